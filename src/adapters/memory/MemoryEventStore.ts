@@ -1,0 +1,89 @@
+import { DateTime, Effect, Layer, Option, SubscriptionRef } from "effect"
+import { catchUp } from "../../application/CatchUp.js"
+import {
+  ConcurrencyConflict, DEFAULT_PAGE_SIZE, EventStore, type NewEvent, type RecordedEvent
+} from "../../application/ports/EventStore.js"
+
+/**
+ * The in-memory event store: a real adapter with the same semantics as the durable ones, for
+ * deterministic tests and for embedding. Each append runs as one synchronous step, so it is atomic.
+ */
+export const make = Effect.gen(function*() {
+  const streams = new Map<string, Array<RecordedEvent>>()
+  const log: Array<RecordedEvent> = []
+  const byType = new Map<string, Array<RecordedEvent>>()
+  const byCommand = new Map<string, Array<RecordedEvent>>()
+  const head = yield* SubscriptionRef.make(0)
+  const commandKey = (aggregateId: string, commandId: string) => `${aggregateId}\u0000${commandId}`
+
+  const commit = (aggregateId: string, expectedVersion: number, events: ReadonlyArray<NewEvent>) =>
+    Effect.suspend(() => {
+      const stream = streams.get(aggregateId) ?? []
+      if (stream.length !== expectedVersion) {
+        return Effect.fail(new ConcurrencyConflict({ aggregateId, expectedVersion, actualVersion: stream.length }))
+      }
+      const recorded = events.map((event, i): RecordedEvent => ({
+        ...event, aggregateId, version: expectedVersion + i + 1, position: log.length + i + 1
+      }))
+      for (const event of recorded) {
+        stream.push(event)
+        log.push(event)
+        const ofType = byType.get(event.type) ?? []
+        ofType.push(event)
+        byType.set(event.type, ofType)
+        const key = commandKey(aggregateId, event.metadata.commandId)
+        const ofCommand = byCommand.get(key) ?? []
+        ofCommand.push(event)
+        byCommand.set(key, ofCommand)
+      }
+      streams.set(aggregateId, stream)
+      return Effect.succeed({ nextVersion: stream.length, events: recorded })
+    })
+
+  return EventStore.of({
+    appendEvents: (aggregateId, expectedVersion, events) =>
+      commit(aggregateId, expectedVersion, events).pipe(
+        Effect.tap((result) => result.events.length > 0 ? SubscriptionRef.set(head, log.length) : Effect.void)
+      ),
+    getEvents: (aggregateId, options) =>
+      Effect.sync(() => {
+        const from = Math.max(1, options?.fromVersion ?? 1)
+        return (streams.get(aggregateId) ?? []).slice(from - 1, from - 1 + (options?.limit ?? DEFAULT_PAGE_SIZE))
+      }),
+    getEventsByType: (type, options) =>
+      Effect.sync(() => {
+        const after = Number(options?.after ?? 0)
+        const limit = options?.limit ?? DEFAULT_PAGE_SIZE
+        const from = options?.fromTimestamp
+        const to = options?.toTimestamp
+        const events: Array<RecordedEvent> = []
+        let more = false
+        for (const event of byType.get(type) ?? []) {
+          if (event.position <= after) continue
+          if (from !== undefined && DateTime.lessThan(event.timestamp, from)) continue
+          if (to !== undefined && DateTime.greaterThanOrEqualTo(event.timestamp, to)) continue
+          if (events.length === limit) {
+            more = true
+            break
+          }
+          events.push(event)
+        }
+        const last = events[events.length - 1]
+        return { events, cursor: more && last !== undefined ? Option.some(String(last.position)) : Option.none() }
+      }),
+    readAll: (options) =>
+      Effect.sync(() => {
+        const from = Math.max(1, options?.fromPosition ?? 1)
+        return log.slice(from - 1, from - 1 + (options?.limit ?? DEFAULT_PAGE_SIZE))
+      }),
+    findByCommand: (aggregateId, commandId) => Effect.sync(() => byCommand.get(commandKey(aggregateId, commandId)) ?? []),
+    subscribe: (fromPosition) =>
+      catchUp(
+        (from, limit) => Effect.sync(() => log.slice(Math.max(1, from) - 1, Math.max(1, from) - 1 + limit)),
+        head.changes,
+        fromPosition
+      )
+  })
+})
+
+export const layer = Layer.effect(EventStore, make)

@@ -1,0 +1,82 @@
+import { BigDecimal, Effect, Option, Schema, Stream } from "effect"
+import { AccountEvent, type Side } from "../domain/AccountEvents.js"
+import type { AccountId, OrderId, Symbol } from "../domain/Ids.js"
+import { MarketEvent } from "../domain/Market.js"
+import { Accounts, Markets } from "./Aggregate.js"
+import { fillOrder } from "./TradingAccounts.js"
+import { EventStore, type RecordedEvent } from "./ports/EventStore.js"
+
+interface Resting {
+  readonly accountId: AccountId
+  readonly orderId: OrderId
+  readonly side: Side
+  readonly limitPrice: BigDecimal.BigDecimal
+}
+
+/** Resting LIMIT orders by symbol, in time priority: a read model with its own evolve. */
+export type OrderBook = Map<Symbol, Map<OrderId, Resting>>
+
+const decodeAccountEvent = Schema.decodeUnknown(AccountEvent)
+const decodeMarketEvent = Schema.decodeUnknown(MarketEvent)
+
+export const evolveBook = (book: OrderBook, event: AccountEvent): OrderBook => {
+  switch (event._tag) {
+    case "OrderPlaced":
+      if (Option.isSome(event.limitPrice)) {
+        const orders = book.get(event.symbol) ?? new Map<OrderId, Resting>()
+        orders.set(event.orderId, { accountId: event.accountId, orderId: event.orderId, side: event.side, limitPrice: event.limitPrice.value })
+        book.set(event.symbol, orders)
+      }
+      return book
+    case "TradeExecuted":
+    case "OrderCancelled":
+      for (const orders of book.values()) orders.delete(event.orderId)
+      return book
+    default:
+      return book
+  }
+}
+
+/** A BUY crosses at or below its limit, a SELL at or above. */
+const crosses = (order: Resting, price: BigDecimal.BigDecimal) =>
+  order.side === "BUY" ? BigDecimal.lessThanOrEqualTo(price, order.limitPrice) : BigDecimal.greaterThanOrEqualTo(price, order.limitPrice)
+
+/**
+ * Fills resting LIMIT orders when a PriceUpdated crosses them, driven by the global log. Each fill
+ * is a FillOrder command whose commandId is derived from the order, so replaying the log or a
+ * second tick before the first fill lands never fills an order twice.
+ */
+export const processEvent = (book: OrderBook, recorded: RecordedEvent) =>
+  Effect.gen(function*() {
+    if (recorded.aggregateId.startsWith(`${Accounts.name}-`)) {
+      if (recorded.type === "OrderPlaced" || recorded.type === "TradeExecuted" || recorded.type === "OrderCancelled") {
+        evolveBook(book, yield* decodeAccountEvent(recorded.data).pipe(Effect.orDie))
+      }
+      return
+    }
+    if (!recorded.aggregateId.startsWith(`${Markets.name}-`) || recorded.type !== "PriceUpdated") return
+    const tick = yield* decodeMarketEvent(recorded.data).pipe(Effect.orDie)
+    if (tick._tag !== "PriceUpdated") return
+    const crossing = [...(book.get(tick.symbol)?.values() ?? [])].filter((order) => crosses(order, tick.price))
+    for (const order of crossing) {
+      yield* fillOrder(order.accountId, order.orderId, tick.symbol, tick.price, {
+        commandId: `fill-${order.orderId}`,
+        userId: "limit-order-filler",
+        correlationId: recorded.metadata.correlationId,
+        causationId: recorded.eventId
+      }).pipe(
+        Effect.catchIf(
+          (e) => !(e._tag === "EventStoreUnavailable"),
+          (e) => Effect.logDebug(`order ${order.orderId} not filled: ${e._tag}`)
+        )
+      )
+    }
+  })
+
+/** Runs the filler from a position of the global log until interrupted. */
+export const runLimitOrderFiller = (fromPosition = 1) =>
+  Effect.gen(function*() {
+    const store = yield* EventStore
+    const book: OrderBook = new Map()
+    yield* store.subscribe(fromPosition).pipe(Stream.runForEach((event) => processEvent(book, event)))
+  }).pipe(Effect.withSpan("LimitOrderFiller.run"))

@@ -1,0 +1,47 @@
+import { type BigDecimal, DateTime, Effect } from "effect"
+import type { Symbol } from "../domain/Ids.js"
+import { MarketCommand, view } from "../domain/Market.js"
+import { Markets } from "./Aggregate.js"
+import { type CommandContext, commandContext, handler, load } from "./CommandHandler.js"
+
+const handle = handler(Markets)
+const run = (symbol: Symbol, command: MarketCommand, context?: Partial<CommandContext>) =>
+  Effect.flatMap(commandContext(context), (ctx) => handle(symbol, command, ctx))
+
+export interface MarketSettings {
+  /** Largest tick-to-tick move, as a fraction of the last price, before a tick is an anomaly. */
+  readonly priceBand: BigDecimal.BigDecimal
+  /** Largest distance of a LIMIT price from the last price, as a fraction. */
+  readonly orderBand: BigDecimal.BigDecimal
+  readonly haltOnAnomaly: boolean
+}
+
+export const openMarket = Effect.fn("Markets.open")(
+  function*(symbol: Symbol, settings: MarketSettings, context?: Partial<CommandContext>) {
+    const at = yield* DateTime.now
+    return yield* run(symbol, MarketCommand.OpenMarket({ symbol, ...settings, at }), context)
+  }
+)
+
+export const closeMarket = Effect.fn("Markets.close")(function*(symbol: Symbol, context?: Partial<CommandContext>) {
+  return yield* run(symbol, MarketCommand.CloseMarket({ at: yield* DateTime.now }), context)
+})
+
+export const haltTrading = Effect.fn("Markets.halt")(function*(symbol: Symbol, reason: string, context?: Partial<CommandContext>) {
+  return yield* run(symbol, MarketCommand.HaltTrading({ reason, at: yield* DateTime.now }), context)
+})
+
+export const resumeTrading = Effect.fn("Markets.resume")(function*(symbol: Symbol, context?: Partial<CommandContext>) {
+  return yield* run(symbol, MarketCommand.ResumeTrading({ at: yield* DateTime.now }), context)
+})
+
+/** A tick from the feed, stamped with the feed's own time. */
+export const updatePrice = Effect.fn("Markets.updatePrice")(
+  function*(symbol: Symbol, price: BigDecimal.BigDecimal, timestamp: DateTime.Utc, context?: Partial<CommandContext>) {
+    return yield* run(symbol, MarketCommand.UpdatePrice({ price, timestamp }), context)
+  }
+)
+
+/** What an order needs to know of the market right now. */
+export const marketView = (symbol: Symbol) =>
+  Effect.map(load(Markets)(symbol), ({ state }) => view(symbol, state))

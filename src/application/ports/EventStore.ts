@@ -1,0 +1,93 @@
+import { Context, type DateTime, type Effect, type Option, Schema, type Stream } from "effect"
+
+/** Who and what caused an event: kept with every event for the audit trail. */
+export const EventMetadata = Schema.Struct({
+  userId: Schema.String,
+  correlationId: Schema.String,
+  causationId: Schema.String,
+  commandId: Schema.String
+})
+export type EventMetadata = typeof EventMetadata.Type
+
+/** An event on its way into the store: its payload is already encoded (JSON-safe). */
+export interface NewEvent {
+  readonly eventId: string
+  readonly type: string
+  readonly schemaVersion: number
+  readonly timestamp: DateTime.Utc
+  readonly data: unknown
+  readonly metadata: EventMetadata
+}
+
+/** An event as stored: the envelope of the brief plus its stream version and global position. */
+export interface RecordedEvent extends NewEvent {
+  readonly aggregateId: string
+  /** 1-based, dense within the aggregate. */
+  readonly version: number
+  /** 1-based, in global commit order across all aggregates. */
+  readonly position: number
+}
+
+export interface AppendResult {
+  readonly nextVersion: number
+  readonly events: ReadonlyArray<RecordedEvent>
+}
+
+export interface EventPage {
+  readonly events: ReadonlyArray<RecordedEvent>
+  /** Pass back as `after` for the next page; none when this page was the last. */
+  readonly cursor: Option.Option<string>
+}
+
+export class ConcurrencyConflict extends Schema.TaggedError<ConcurrencyConflict>()("ConcurrencyConflict", {
+  aggregateId: Schema.String,
+  expectedVersion: Schema.Number,
+  actualVersion: Schema.Number
+}) {
+  get code() { return "CONCURRENCY_CONFLICT" as const }
+  override get message() {
+    return `${this.aggregateId} is at version ${this.actualVersion}, not the expected ${this.expectedVersion}`
+  }
+}
+
+export class EventStoreUnavailable extends Schema.TaggedError<EventStoreUnavailable>()("EventStoreUnavailable", {
+  reason: Schema.String,
+  cause: Schema.optional(Schema.Defect)
+}) {}
+
+export class EventStore extends Context.Tag("ledgerline/EventStore")<EventStore, {
+  /** Appends atomically and in order if the aggregate is still at `expectedVersion` (0: no events yet). */
+  readonly appendEvents: (
+    aggregateId: string,
+    expectedVersion: number,
+    events: ReadonlyArray<NewEvent>
+  ) => Effect.Effect<AppendResult, ConcurrencyConflict | EventStoreUnavailable>
+  /** One page of an aggregate's events from `fromVersion` (inclusive, default 1), in version order. */
+  readonly getEvents: (
+    aggregateId: string,
+    options?: { readonly fromVersion?: number; readonly limit?: number }
+  ) => Effect.Effect<ReadonlyArray<RecordedEvent>, EventStoreUnavailable>
+  /** One page of events of a type with fromTimestamp <= timestamp < toTimestamp, in commit order. */
+  readonly getEventsByType: (
+    type: string,
+    options?: {
+      readonly fromTimestamp?: DateTime.Utc
+      readonly toTimestamp?: DateTime.Utc
+      readonly after?: string
+      readonly limit?: number
+    }
+  ) => Effect.Effect<EventPage, EventStoreUnavailable>
+  /** One page of the global log from `fromPosition` (inclusive, default 1), in commit order. */
+  readonly readAll: (
+    options?: { readonly fromPosition?: number; readonly limit?: number }
+  ) => Effect.Effect<ReadonlyArray<RecordedEvent>, EventStoreUnavailable>
+  /** The events an earlier command appended to this aggregate (empty if none): idempotent commands. */
+  readonly findByCommand: (
+    aggregateId: string,
+    commandId: string
+  ) => Effect.Effect<ReadonlyArray<RecordedEvent>, EventStoreUnavailable>
+  /** The global log from `fromPosition` (inclusive), caught up and then live; it never ends by itself. */
+  readonly subscribe: (fromPosition: number) => Stream.Stream<RecordedEvent, EventStoreUnavailable>
+}>() {}
+
+export const DEFAULT_PAGE_SIZE = 1000

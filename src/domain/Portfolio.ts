@@ -1,0 +1,108 @@
+import { BigDecimal, HashMap, Option, Schema } from "effect"
+import type { AccountEvent, Side } from "./AccountEvents.js"
+import { COST_SCALE, Decimal, divideRounded, zero } from "./Decimal.js"
+import { Symbol } from "./Ids.js"
+
+/**
+ * A holding. `quantity` is signed (negative when short); `costBasis` is the signed cost of what is
+ * held (quantity × average cost), kept exactly so cash and P&L never drift.
+ */
+export class Position extends Schema.Class<Position>("Position")({
+  quantity: Decimal,
+  costBasis: Decimal,
+  realizedPnl: Decimal
+}) {}
+
+/** Cash, positions with average cost, realized P&L: the one portfolio fold. */
+export class Portfolio extends Schema.Class<Portfolio>("Portfolio")({
+  cash: Decimal,
+  positions: Schema.HashMap({ key: Symbol, value: Position }),
+  realizedPnl: Decimal
+}) {}
+
+export const empty = new Portfolio({ cash: zero, positions: HashMap.empty(), realizedPnl: zero })
+const flat = new Position({ quantity: zero, costBasis: zero, realizedPnl: zero })
+
+export const position = (portfolio: Portfolio, symbol: Symbol): Position =>
+  Option.getOrElse(HashMap.get(portfolio.positions, symbol), () => flat)
+
+/** Average cost per unit at full precision (round only to show it); zero when flat. */
+export const averageCost = (p: Position): BigDecimal.BigDecimal =>
+  BigDecimal.isZero(p.quantity) ? zero : BigDecimal.unsafeDivide(p.costBasis, p.quantity)
+
+const signed = (side: Side, quantity: BigDecimal.BigDecimal) => side === "BUY" ? quantity : BigDecimal.negate(quantity)
+
+/**
+ * A fill against a position. Adding to a position adds its cost; reducing one releases the
+ * proportional cost basis (exact on a full close) and realizes the difference; a fill larger
+ * than the position closes it and opens the rest on the other side at the fill price.
+ */
+export const applyFill = (
+  p: Position,
+  side: Side,
+  quantity: BigDecimal.BigDecimal,
+  price: BigDecimal.BigDecimal
+): Position => {
+  const delta = signed(side, quantity)
+  const held = p.quantity
+  if (BigDecimal.isZero(held) || BigDecimal.sign(held) === BigDecimal.sign(delta)) {
+    return new Position({
+      quantity: BigDecimal.sum(held, delta),
+      costBasis: BigDecimal.sum(p.costBasis, BigDecimal.multiply(delta, price)),
+      realizedPnl: p.realizedPnl
+    })
+  }
+  const heldAbs = BigDecimal.abs(held)
+  const closed = BigDecimal.min(quantity, heldAbs)
+  const fullClose = BigDecimal.equals(closed, heldAbs)
+  const released = fullClose ? p.costBasis : divideRounded(BigDecimal.multiply(p.costBasis, closed), heldAbs, COST_SCALE)
+  const value = BigDecimal.multiply(closed, price)
+  // long: sold `closed` for `value` against `released`; short: bought back for `value` against -`released`
+  const realized = BigDecimal.sign(held) > 0 ? BigDecimal.subtract(value, released) : BigDecimal.subtract(BigDecimal.negate(released), value)
+  const rest = BigDecimal.subtract(quantity, closed)
+  const remainingQty = BigDecimal.sum(held, signed(side, closed))
+  const remainingCost = BigDecimal.subtract(p.costBasis, released)
+  return new Position({
+    quantity: BigDecimal.sum(remainingQty, signed(side, rest)),
+    costBasis: BigDecimal.sum(remainingCost, BigDecimal.multiply(signed(side, rest), price)),
+    realizedPnl: BigDecimal.sum(p.realizedPnl, realized)
+  })
+}
+
+export const applyTrade = (
+  portfolio: Portfolio,
+  trade: { readonly symbol: Symbol; readonly tradeType: Side; readonly quantity: BigDecimal.BigDecimal; readonly price: BigDecimal.BigDecimal }
+): Portfolio => {
+  const before = position(portfolio, trade.symbol)
+  const after = applyFill(before, trade.tradeType, trade.quantity, trade.price)
+  const notional = BigDecimal.multiply(trade.quantity, trade.price)
+  return new Portfolio({
+    cash: trade.tradeType === "BUY" ? BigDecimal.subtract(portfolio.cash, notional) : BigDecimal.sum(portfolio.cash, notional),
+    positions: HashMap.set(portfolio.positions, trade.symbol, after),
+    realizedPnl: BigDecimal.sum(portfolio.realizedPnl, BigDecimal.subtract(after.realizedPnl, before.realizedPnl))
+  })
+}
+
+/** The portfolio's evolve: the account's own `evolve`, projections and as-of queries all call it. */
+export const evolve = (portfolio: Portfolio, event: AccountEvent): Portfolio => {
+  switch (event._tag) {
+    case "AccountOpened":
+      return new Portfolio({ ...empty, cash: event.initialBalance })
+    case "FundsDeposited":
+      return new Portfolio({ ...portfolio, cash: BigDecimal.sum(portfolio.cash, event.amount) })
+    case "FundsWithdrawn":
+      return new Portfolio({ ...portfolio, cash: BigDecimal.subtract(portfolio.cash, event.amount) })
+    case "TradeExecuted":
+      return applyTrade(portfolio, event)
+    case "RiskLimitsSet":
+    case "OrderPlaced":
+    case "OrderRejected":
+    case "OrderCancelled":
+      return portfolio
+  }
+}
+
+/** Gross exposure at cost: the sum of |cost basis| over positions. */
+export const grossExposureAtCost = (portfolio: Portfolio, except?: Symbol): BigDecimal.BigDecimal =>
+  HashMap.reduce(portfolio.positions, zero, (acc, p, symbol) =>
+    symbol === except ? acc : BigDecimal.sum(acc, BigDecimal.abs(p.costBasis)))
