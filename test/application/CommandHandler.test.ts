@@ -1,0 +1,153 @@
+import { describe, expect, it } from "@effect/vitest"
+import { BigDecimal, DateTime, Duration, Effect, Exit, Layer, Option, TestClock } from "effect"
+import { CommandHandlerConfig } from "../../src/application/CommandHandler.js"
+import { EventStore } from "../../src/application/ports/EventStore.js"
+import { SnapshotStore } from "../../src/application/ports/SnapshotStore.js"
+import * as TradingAccounts from "../../src/application/TradingAccounts.js"
+import { InsufficientFunds, InsufficientPosition } from "../../src/domain/AccountRejections.js"
+import { decimal } from "../../src/domain/Decimal.js"
+import { ConcurrencyConflict } from "../../src/application/ports/EventStore.js"
+import { ACME, MemoryStores, openAccountWith, openMarketAt } from "./fixtures.js"
+
+const cashOf = (accountId: Parameters<typeof TradingAccounts.getAccount>[0]) =>
+  Effect.map(TradingAccounts.getAccount(accountId), ({ state }) => {
+    if (state._tag !== "Opened") throw new Error("account not open")
+    return state.portfolio.cash
+  })
+
+/** Holds every read until both racers have read, so both decide on the same version. */
+const racingStore = Layer.effect(
+  EventStore,
+  Effect.gen(function*() {
+    const store = yield* EventStore
+    return EventStore.of({
+      ...store,
+      getEvents: (id, options) => Effect.zipLeft(store.getEvents(id, options), Effect.yieldNow())
+    })
+  })
+)
+
+describe("command handler", () => {
+  it.effect("appends the decided events at the loaded version and reports version and position", () =>
+    Effect.gen(function*() {
+      const accountId = yield* openAccountWith("100.00")
+      const result = yield* TradingAccounts.depositFunds(accountId, decimal("50"))
+      expect(result.version).toBe(2)
+      expect(result.duplicate).toBe(false)
+      expect(result.recorded.map((e) => [e.type, e.version, e.position])).toEqual([["FundsDeposited", 2, 2]])
+      expect(result.recorded[0]!.metadata.commandId).toBe(result.recorded[0]!.metadata.correlationId)
+      expect(yield* cashOf(accountId)).toEqual(decimal("150"))
+    }).pipe(Effect.provide(MemoryStores)))
+
+  it.effect("a repeated commandId returns the first result and appends nothing", () =>
+    Effect.gen(function*() {
+      const accountId = yield* openAccountWith("100.00")
+      const first = yield* TradingAccounts.depositFunds(accountId, decimal("10"), { commandId: "deposit-1" })
+      const again = yield* TradingAccounts.depositFunds(accountId, decimal("10"), { commandId: "deposit-1" })
+      expect(again.duplicate).toBe(true)
+      expect(again.version).toBe(first.version)
+      expect(again.recorded.map((e) => e.eventId)).toEqual(first.recorded.map((e) => e.eventId))
+      expect(yield* cashOf(accountId)).toEqual(decimal("110"))
+      const store = yield* EventStore
+      expect((yield* store.getEvents(`account-${accountId}`)).length).toBe(2)
+    }).pipe(Effect.provide(MemoryStores)))
+
+  it.effect("a refused order is recorded once as OrderRejected and a repeat answers the same refusal", () =>
+    Effect.gen(function*() {
+      yield* openMarketAt(ACME, "10")
+      const accountId = yield* openAccountWith("100.00")
+      const order = { symbol: ACME, side: "SELL", orderType: "MARKET", quantity: decimal("5"), limitPrice: Option.none() } as const
+      const first = yield* Effect.exit(TradingAccounts.placeOrder(accountId, order, { commandId: "sell-1" }))
+      const again = yield* Effect.exit(TradingAccounts.placeOrder(accountId, order, { commandId: "sell-1" }))
+      const refusal = new InsufficientPosition({ symbol: ACME, requested: decimal("5"), available: decimal("0") })
+      expect(first).toEqual(Exit.fail(refusal))
+      expect(again).toEqual(Exit.fail(refusal))
+      const store = yield* EventStore
+      const events = yield* store.getEvents(`account-${accountId}`)
+      expect(events.map((e) => e.type)).toEqual(["AccountOpened", "OrderRejected"])
+      expect(events[1]!.data).toMatchObject({ reason: { _tag: "InsufficientPosition" } })
+    }).pipe(Effect.provide(MemoryStores)))
+
+  it.effect("a rejection that is not a fact appends nothing", () =>
+    Effect.gen(function*() {
+      const accountId = yield* openAccountWith("10.00")
+      const exit = yield* Effect.exit(TradingAccounts.withdrawFunds(accountId, decimal("10.01")))
+      expect(exit).toEqual(Exit.fail(new InsufficientFunds({ requested: decimal("10.01"), available: decimal("10.00") })))
+      const store = yield* EventStore
+      expect((yield* store.getEvents(`account-${accountId}`)).length).toBe(1)
+    }).pipe(Effect.provide(MemoryStores)))
+
+  it.live("two commands racing on one account both succeed through a retry: no lost update", () =>
+    Effect.gen(function*() {
+      const accountId = yield* openAccountWith("0.00")
+      const results = yield* Effect.all([
+        TradingAccounts.depositFunds(accountId, decimal("1.10")),
+        TradingAccounts.depositFunds(accountId, decimal("2.20"))
+      ], { concurrency: 2 })
+      expect(results.map((r) => r.version).sort()).toEqual([2, 3])
+      expect(yield* cashOf(accountId)).toEqual(decimal("3.30"))
+    }).pipe(Effect.provide(racingStore.pipe(Layer.provideMerge(MemoryStores)))))
+
+  it.live("without retries the loser of a race gets a ConcurrencyConflict and nothing of it is written", () =>
+    Effect.gen(function*() {
+      const accountId = yield* openAccountWith("0.00")
+      const exits = yield* Effect.all([
+        Effect.exit(TradingAccounts.depositFunds(accountId, decimal("1"))),
+        Effect.exit(TradingAccounts.depositFunds(accountId, decimal("2")))
+      ], { concurrency: 2 })
+      const failures = exits.filter(Exit.isFailure)
+      expect(failures).toHaveLength(1)
+      expect(failures[0]).toEqual(Exit.fail(new ConcurrencyConflict({ aggregateId: `account-${accountId}`, expectedVersion: 1, actualVersion: 2 })))
+      expect(BigDecimal.equals(yield* cashOf(accountId), decimal("1")) || BigDecimal.equals(yield* cashOf(accountId), decimal("2"))).toBe(true)
+    }).pipe(
+      Effect.provide(racingStore.pipe(Layer.provideMerge(MemoryStores))),
+      Effect.provideService(CommandHandlerConfig, { snapshotEvery: 100, maxRetries: 0, retryBase: Duration.millis(1) })
+    ))
+
+  it.effect("the same commandId racing itself appends once", () =>
+    Effect.gen(function*() {
+      const accountId = yield* openAccountWith("0.00")
+      const results = yield* Effect.all([
+        TradingAccounts.depositFunds(accountId, decimal("5"), { commandId: "same" }),
+        TradingAccounts.depositFunds(accountId, decimal("5"), { commandId: "same" })
+      ], { concurrency: 2 })
+      expect(results.map((r) => r.duplicate).sort()).toEqual([false, true])
+      expect(yield* cashOf(accountId)).toEqual(decimal("5"))
+    }).pipe(
+      Effect.provide(racingStore.pipe(Layer.provideMerge(MemoryStores))),
+      Effect.provideService(CommandHandlerConfig, { snapshotEvery: 100, maxRetries: 3, retryBase: Duration.zero })
+    ))
+
+  it.effect("snapshots every N events and loads snapshot + tail to the same state as a full fold", () =>
+    Effect.gen(function*() {
+      const accountId = yield* openAccountWith("0.00")
+      for (let i = 1; i <= 7; i++) yield* TradingAccounts.depositFunds(accountId, decimal(`${i}.01`))
+      const snapshots = yield* SnapshotStore
+      const snapshot = yield* snapshots.load(`account-${accountId}`)
+      expect(Option.map(snapshot, (s) => s.version)).toEqual(Option.some(6))
+      const fromSnapshot = yield* TradingAccounts.getAccount(accountId)
+      const fullFold = yield* TradingAccounts.getAccount(accountId).pipe(
+        Effect.provide(Layer.succeed(SnapshotStore, SnapshotStore.of({ load: () => Effect.succeed(Option.none()), save: () => Effect.void })))
+      )
+      expect(fromSnapshot.version).toBe(8)
+      expect(fromSnapshot).toEqual(fullFold)
+      expect(yield* cashOf(accountId)).toEqual(decimal("28.07"))
+    }).pipe(
+      Effect.provide(MemoryStores),
+      Effect.provideService(CommandHandlerConfig, { snapshotEvery: 3, maxRetries: 3, retryBase: Duration.millis(1) })
+    ))
+
+  it.effect("answers what the account held at an earlier instant with the same fold", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(Date.parse("2026-03-02T14:00:00Z"))
+      const accountId = yield* openAccountWith("100.00")
+      yield* TestClock.adjust("33 minutes")
+      yield* TradingAccounts.withdrawFunds(accountId, decimal("40"))
+      const past = yield* TradingAccounts.getAccountAsOf(accountId, DateTime.unsafeMake("2026-03-02T14:32:00Z"))
+      expect(past.version).toBe(1)
+      expect(past.state._tag === "Opened" && past.state.portfolio.cash).toEqual(decimal("100.00"))
+      const before = yield* TradingAccounts.getAccountAsOf(accountId, DateTime.unsafeMake("2026-03-02T13:59:59Z"))
+      expect(before.state._tag).toBe("Unopened")
+      expect(yield* cashOf(accountId)).toEqual(decimal("60"))
+    }).pipe(Effect.provide(MemoryStores)))
+})

@@ -1,0 +1,99 @@
+import { describe, expect, it } from "@effect/vitest"
+import { DateTime, Effect, Fiber, Option, Schedule, TestClock } from "effect"
+import { type OrderBook, processEvent, runLimitOrderFiller } from "../../src/application/LimitOrderFiller.js"
+import * as Markets from "../../src/application/Markets.js"
+import { EventStore } from "../../src/application/ports/EventStore.js"
+import * as TradingAccounts from "../../src/application/TradingAccounts.js"
+import { decimal } from "../../src/domain/Decimal.js"
+import type { AccountId } from "../../src/domain/Ids.js"
+import { ACME, MemoryStores, openAccountWith, openMarketAt } from "./fixtures.js"
+
+/** Feeds the whole log, from `from`, through the filler once: a deterministic drive of the process. */
+const drive = (book: OrderBook, from: number) =>
+  Effect.gen(function*() {
+    const store = yield* EventStore
+    const events = yield* store.readAll({ fromPosition: from })
+    for (const event of events) yield* processEvent(book, event)
+    return from + events.length
+  })
+
+const tick = (price: string) =>
+  Effect.gen(function*() {
+    yield* TestClock.adjust("1 second")
+    return yield* Markets.updatePrice(ACME, decimal(price), yield* DateTime.now)
+  })
+
+const stateOf = (accountId: AccountId) =>
+  Effect.map(TradingAccounts.getAccount(accountId), ({ state }) => {
+    if (state._tag !== "Opened") throw new Error("account not open")
+    return state
+  })
+
+const limitBuy = (quantity: string, limitPrice: string) =>
+  ({ symbol: ACME, side: "BUY", orderType: "LIMIT", quantity: decimal(quantity), limitPrice: Option.some(decimal(limitPrice)) }) as const
+
+describe("limit order filler", () => {
+  it.effect("fills a resting BUY when a later price crosses it, at that price, once", () =>
+    Effect.gen(function*() {
+      yield* openMarketAt(ACME, "10.00")
+      const accountId = yield* openAccountWith("1000.00")
+      const placed = yield* TradingAccounts.placeOrder(accountId, limitBuy("10", "9.50"))
+      expect(placed.events.map((e) => e._tag)).toEqual(["OrderPlaced"])
+      const book: OrderBook = new Map()
+      let next = yield* drive(book, 1)
+      yield* tick("9.80") // above the limit: no fill
+      next = yield* drive(book, next)
+      expect((yield* stateOf(accountId)).portfolio.cash).toEqual(decimal("1000.00"))
+      yield* tick("9.40")
+      yield* tick("9.30") // a second crossing tick before the fill is seen must not fill again
+      next = yield* drive(book, next)
+      yield* drive(book, next)
+      const state = yield* stateOf(accountId)
+      expect(state.portfolio.cash).toEqual(decimal("906.00"))
+      expect(state.openOrders.pipe((m) => [...m].length)).toBe(0)
+      const store = yield* EventStore
+      const trades = (yield* store.getEvents(`account-${accountId}`)).filter((e) => e.type === "TradeExecuted")
+      expect(trades).toHaveLength(1)
+      expect(trades[0]!.data).toMatchObject({ price: "9.4", quantity: "10", tradeType: "BUY" })
+      expect(trades[0]!.metadata.commandId).toBe(`fill-${placed.events[0]!._tag === "OrderPlaced" ? placed.events[0]!.orderId : ""}`)
+    }).pipe(Effect.provide(MemoryStores)))
+
+  it.effect("leaves a cancelled order alone and does not fill while trading is halted", () =>
+    Effect.gen(function*() {
+      yield* openMarketAt(ACME, "10.00")
+      const accountId = yield* openAccountWith("1000.00")
+      const first = yield* TradingAccounts.placeOrder(accountId, limitBuy("1", "9.00"))
+      yield* TradingAccounts.placeOrder(accountId, limitBuy("2", "9.00"))
+      const firstId = first.events[0]!._tag === "OrderPlaced" ? first.events[0]!.orderId : undefined
+      yield* TradingAccounts.cancelOrder(accountId, firstId!)
+      yield* Markets.haltTrading(ACME, "news pending")
+      yield* tick("8.90")
+      const book: OrderBook = new Map()
+      const next = yield* drive(book, 1)
+      expect((yield* stateOf(accountId)).portfolio.cash).toEqual(decimal("1000.00"))
+      yield* Markets.resumeTrading(ACME)
+      yield* tick("8.95")
+      yield* drive(book, next)
+      const state = yield* stateOf(accountId)
+      expect(state.portfolio.cash).toEqual(decimal("982.10"))
+      expect([...state.openOrders].length).toBe(0)
+    }).pipe(Effect.provide(MemoryStores)))
+
+  it.live("runs on the live subscription", () =>
+    Effect.gen(function*() {
+      yield* Markets.openMarket(ACME, { priceBand: decimal("0.5"), orderBand: decimal("0.2"), haltOnAnomaly: false })
+      yield* Markets.updatePrice(ACME, decimal("20"), DateTime.unsafeMake("2026-03-02T14:00:00Z"))
+      const accountId = yield* openAccountWith("1000.00")
+      yield* TradingAccounts.placeOrder(accountId, {
+        symbol: ACME, side: "BUY", orderType: "LIMIT", quantity: decimal("5"), limitPrice: Option.some(decimal("19"))
+      })
+      const filler = yield* Effect.fork(runLimitOrderFiller())
+      yield* Markets.updatePrice(ACME, decimal("18.5"), DateTime.unsafeMake("2026-03-02T14:00:01Z"))
+      const filled = yield* stateOf(accountId).pipe(
+        Effect.filterOrFail((s) => [...s.openOrders].length === 0, () => "not yet"),
+        Effect.retry(Schedule.spaced("5 millis").pipe(Schedule.intersect(Schedule.recurs(400))))
+      )
+      expect(filled.portfolio.cash).toEqual(decimal("907.50"))
+      yield* Fiber.interrupt(filler)
+    }).pipe(Effect.provide(MemoryStores)))
+})
