@@ -22,8 +22,10 @@ export const make = Effect.gen(function*() {
       if (stream.length !== expectedVersion) {
         return Effect.fail(new ConcurrencyConflict({ aggregateId, expectedVersion, actualVersion: stream.length }))
       }
+      // Copies, as a database would serialize them: later changes to the caller's objects are not the store's.
       const recorded = events.map((event, i): RecordedEvent => ({
-        ...event, aggregateId, version: expectedVersion + i + 1, position: log.length + i + 1
+        ...event, data: structuredClone(event.data), metadata: { ...event.metadata },
+        aggregateId, version: expectedVersion + i + 1, position: log.length + i + 1
       }))
       for (const event of recorded) {
         stream.push(event)
@@ -76,7 +78,7 @@ export const make = Effect.gen(function*() {
         const from = Math.max(1, options?.fromPosition ?? 1)
         return log.slice(from - 1, from - 1 + (options?.limit ?? DEFAULT_PAGE_SIZE))
       }),
-    findByCommand: (aggregateId, commandId) => Effect.sync(() => byCommand.get(commandKey(aggregateId, commandId)) ?? []),
+    findByCommand: (aggregateId, commandId) => Effect.sync(() => [...(byCommand.get(commandKey(aggregateId, commandId)) ?? [])]),
     subscribe: (fromPosition) =>
       catchUp(
         (from, limit) => Effect.sync(() => log.slice(Math.max(1, from) - 1, Math.max(1, from) - 1 + limit)),

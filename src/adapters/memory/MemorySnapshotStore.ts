@@ -8,7 +8,7 @@ export const make = Effect.sync(() => {
     save: (snapshot) =>
       Effect.sync(() => {
         const current = snapshots.get(snapshot.aggregateId)
-        if (current === undefined || current.version < snapshot.version) snapshots.set(snapshot.aggregateId, snapshot)
+        if (current === undefined || current.version <= snapshot.version) snapshots.set(snapshot.aggregateId, snapshot)
       })
   })
 })

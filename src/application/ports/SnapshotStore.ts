@@ -18,6 +18,6 @@ export class SnapshotStoreUnavailable extends Schema.TaggedError<SnapshotStoreUn
 export class SnapshotStore extends Context.Tag("ledgerline/SnapshotStore")<SnapshotStore, {
   /** The latest snapshot of the aggregate, if any. */
   readonly load: (aggregateId: string) => Effect.Effect<Option.Option<Snapshot>, SnapshotStoreUnavailable>
-  /** Keeps the snapshot if it is newer than the one stored. */
+  /** Keeps the snapshot unless the one stored is of a later version. */
   readonly save: (snapshot: Snapshot) => Effect.Effect<void, SnapshotStoreUnavailable>
 }>() {}
