@@ -1,20 +1,26 @@
 import { Effect, Schema } from "effect"
 import { AccountEvent, AccountEventVersions } from "../domain/AccountEvents.js"
-import type { Decider } from "../domain/Decider.js"
 import type { AccountRejection } from "../domain/AccountRejections.js"
+import type { Decider } from "../domain/Decider.js"
 import { Market, type MarketCommand, MarketEvent, MarketEventVersions, type MarketRejection, MarketState } from "../domain/Market.js"
 import { type AccountCommand, AccountState, TradingAccount } from "../domain/TradingAccount.js"
 import type { RecordedEvent } from "./ports/EventStore.js"
 
+/** How an aggregate's events become stored bytes and back (older schema versions resolve on decode). */
+export interface EventCodec<E> {
+  readonly encode: (event: E) => { readonly type: string; readonly schemaVersion: number; readonly data: Uint8Array }
+  /** Throws on an unknown type or version: a stored event that cannot be read is a defect. */
+  readonly decode: (type: string, schemaVersion: number, data: Uint8Array) => E
+}
+
 /**
- * An aggregate type as the application stores it: the decider plus how its events and state
- * are encoded, and the stream-id prefix of its aggregates.
+ * An aggregate type as the application stores it: the decider, how its events and state are
+ * encoded, and the stream-id prefix of its aggregates.
  */
-export interface Aggregate<C, S, E extends { readonly _tag: string }, R> {
+export interface Aggregate<C, S, E, R> {
   readonly name: string
   readonly decider: Decider<C, S, E, R>
-  readonly event: Schema.Schema<E, unknown>
-  readonly versions: Readonly<Record<E["_tag"], number>>
+  readonly codec: EventCodec<E>
   readonly state: Schema.Schema<S, unknown>
   /** Bump when the state's shape changes: older snapshots are then ignored. */
   readonly stateVersion: number
@@ -24,11 +30,26 @@ export const streamId = (aggregate: { readonly name: string }, id: string) => `$
 
 const asUnknown = <A, I>(schema: Schema.Schema<A, I>) => schema as unknown as Schema.Schema<A, unknown>
 
+const jsonCodec = <E extends { readonly _tag: string }, I>(
+  schema: Schema.Schema<E, I>,
+  versions: Readonly<Record<E["_tag"], number>>
+): EventCodec<E> => {
+  const encode = Schema.encodeSync(schema)
+  const decode = Schema.decodeUnknownSync(schema)
+  return {
+    encode: (event) => ({
+      type: event._tag,
+      schemaVersion: versions[event._tag as E["_tag"]],
+      data: new TextEncoder().encode(JSON.stringify(encode(event)))
+    }),
+    decode: (_type, _version, data) => decode(JSON.parse(new TextDecoder().decode(data)))
+  }
+}
+
 export const Accounts: Aggregate<AccountCommand, AccountState, AccountEvent, AccountRejection> = {
   name: "account",
   decider: TradingAccount,
-  event: asUnknown(AccountEvent),
-  versions: AccountEventVersions,
+  codec: jsonCodec(AccountEvent, AccountEventVersions),
   state: asUnknown(AccountState),
   stateVersion: 1
 }
@@ -36,22 +57,15 @@ export const Accounts: Aggregate<AccountCommand, AccountState, AccountEvent, Acc
 export const Markets: Aggregate<MarketCommand, MarketState, MarketEvent, MarketRejection> = {
   name: "market",
   decider: Market,
-  event: asUnknown(MarketEvent),
-  versions: MarketEventVersions,
+  codec: jsonCodec(MarketEvent, MarketEventVersions),
   state: asUnknown(MarketState),
   stateVersion: 1
 }
 
-/** Encodes a domain event into the store's `type`, `schemaVersion` and JSON-safe `data`. */
-export const encodeEvent = <E extends { readonly _tag: string }>(
-  aggregate: { readonly event: Schema.Schema<E, unknown>; readonly versions: Readonly<Record<E["_tag"], number>> },
-  event: E
-) =>
-  Schema.encode(aggregate.event)(event).pipe(
-    Effect.map((data) => ({ type: event._tag, schemaVersion: aggregate.versions[event._tag as E["_tag"]], data })),
-    Effect.orDie // a domain event that cannot encode is a bug
-  )
+/** Encodes a domain event into the store's `type`, `schemaVersion` and `data` bytes. */
+export const encodeEvent = <E>(aggregate: { readonly codec: EventCodec<E> }, event: E) =>
+  Effect.sync(() => aggregate.codec.encode(event)) // a domain event that cannot encode is a bug: it dies
 
 /** Decodes stored events; one that no longer decodes is a defect, not a business outcome. */
-export const decodeEvents = <E>(schema: Schema.Schema<E, unknown>, events: ReadonlyArray<RecordedEvent>) =>
-  Schema.decodeUnknown(Schema.Array(schema))(events.map((e) => e.data)).pipe(Effect.orDie)
+export const decodeEvents = <E>(aggregate: { readonly codec: EventCodec<E> }, events: ReadonlyArray<RecordedEvent>) =>
+  Effect.sync(() => events.map((e) => aggregate.codec.decode(e.type, e.schemaVersion, e.data)))

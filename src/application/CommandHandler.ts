@@ -80,7 +80,7 @@ export const load = <C, S, E extends { readonly _tag: string }, R>(aggregate: Ag
           )
       })
       const tail = yield* readStream(stream, start.version + 1)
-      const events = yield* decodeEvents(aggregate.event, tail)
+      const events = yield* decodeEvents(aggregate, tail)
       return { state: fold(aggregate.decider)(events, start.state), version: start.version + tail.length }
     })
 
@@ -90,7 +90,7 @@ export const loadAsOf = <C, S, E extends { readonly _tag: string }, R>(aggregate
     Effect.gen(function*() {
       const stream = yield* readStream(streamId(aggregate, id), 1)
       const upTo = stream.filter((e) => DateTime.lessThanOrEqualTo(e.timestamp, at))
-      const events = yield* decodeEvents(aggregate.event, upTo)
+      const events = yield* decodeEvents(aggregate, upTo)
       return { state: fold(aggregate.decider)(events), version: upTo.length } satisfies Loaded<S>
     })
 
@@ -135,7 +135,7 @@ export const handler = <C extends { readonly _tag: string }, S, E extends { read
       const store = yield* EventStore
       const previous = yield* store.findByCommand(stream, context.commandId)
       if (previous.length > 0) {
-        const events = yield* decodeEvents(aggregate.event, previous)
+        const events = yield* decodeEvents(aggregate, previous)
         const refusal = decider.recordedRejection?.(events)
         if (refusal !== undefined) return yield* Effect.fail(refusal)
         return { events, recorded: previous, version: previous[previous.length - 1]!.version, duplicate: true }

@@ -1,8 +1,7 @@
-import { BigDecimal, Effect, Option, Schema, Stream } from "effect"
-import { AccountEvent, type Side } from "../domain/AccountEvents.js"
+import { BigDecimal, Effect, Option, Stream } from "effect"
+import type { AccountEvent, Side } from "../domain/AccountEvents.js"
 import type { AccountId, OrderId, Symbol } from "../domain/Ids.js"
-import { MarketEvent } from "../domain/Market.js"
-import { Accounts, Markets } from "./Aggregate.js"
+import { Accounts, decodeEvents, Markets } from "./Aggregate.js"
 import { fillOrder } from "./TradingAccounts.js"
 import { EventStore, type RecordedEvent } from "./ports/EventStore.js"
 
@@ -16,8 +15,6 @@ interface Resting {
 /** Resting LIMIT orders by symbol, in time priority: a read model with its own evolve. */
 export type OrderBook = Map<Symbol, Map<OrderId, Resting>>
 
-const decodeAccountEvent = Schema.decodeUnknown(AccountEvent)
-const decodeMarketEvent = Schema.decodeUnknown(MarketEvent)
 
 export const evolveBook = (book: OrderBook, event: AccountEvent): OrderBook => {
   switch (event._tag) {
@@ -50,13 +47,14 @@ export const processEvent = (book: OrderBook, recorded: RecordedEvent) =>
   Effect.gen(function*() {
     if (recorded.aggregateId.startsWith(`${Accounts.name}-`)) {
       if (recorded.type === "OrderPlaced" || recorded.type === "TradeExecuted" || recorded.type === "OrderCancelled") {
-        evolveBook(book, yield* decodeAccountEvent(recorded.data).pipe(Effect.orDie))
+        const [event] = yield* decodeEvents(Accounts, [recorded])
+        evolveBook(book, event!)
       }
       return
     }
     if (!recorded.aggregateId.startsWith(`${Markets.name}-`) || recorded.type !== "PriceUpdated") return
-    const tick = yield* decodeMarketEvent(recorded.data).pipe(Effect.orDie)
-    if (tick._tag !== "PriceUpdated") return
+    const [tick] = yield* decodeEvents(Markets, [recorded])
+    if (tick?._tag !== "PriceUpdated") return
     const crossing = [...(book.get(tick.symbol)?.values() ?? [])].filter((order) => crosses(order, tick.price))
     for (const order of crossing) {
       yield* fillOrder(order.accountId, order.orderId, tick.symbol, tick.price, {

@@ -4,6 +4,7 @@ import {
   ConcurrencyConflict, EventStore, type EventPage, type NewEvent, type RecordedEvent
 } from "../../src/application/ports/EventStore.js"
 import { type Snapshot, SnapshotStore } from "../../src/application/ports/SnapshotStore.js"
+import { GENESIS, link } from "../../src/application/HashChain.js"
 
 type Stores = EventStore | SnapshotStore
 
@@ -18,8 +19,10 @@ interface EventSpec {
   readonly type?: string
   readonly at?: string
   readonly commandId?: string
-  readonly data?: unknown
+  readonly data?: Uint8Array
 }
+
+const bytes = (value: unknown) => new TextEncoder().encode(JSON.stringify(value))
 
 let sequence = 0
 /** A new event with a unique eventId; every field a store must keep is filled in. */
@@ -30,14 +33,15 @@ const event = (spec: EventSpec = {}): NewEvent => {
     type: spec.type ?? "ThingHappened",
     schemaVersion: 1,
     timestamp: T(spec.at ?? T0),
-    data: spec.data ?? { n, label: `event ${n}` },
+    data: spec.data ?? bytes({ n, label: `event ${n}` }),
     metadata: { userId: "user-1", correlationId: uuid("a", n), causationId: uuid("b", n), commandId: spec.commandId ?? uuid("c", n) }
   }
 }
 const events = (count: number, spec?: EventSpec) => Arr.makeBy(count, () => event(spec))
 
+/** The stored form of `e`; its chain link is checked on its own (see "hash chain"). */
 const recorded = (e: NewEvent, aggregateId: string, version: number, position: number): RecordedEvent =>
-  ({ ...e, aggregateId, version, position })
+  ({ ...e, aggregateId, version, position, hash: expect.stringMatching(/^[0-9a-f]{64}$/) })
 
 const ids = (es: ReadonlyArray<{ readonly eventId: string }>) => es.map((e) => e.eventId)
 const versions = (es: ReadonlyArray<RecordedEvent>) => es.map((e) => e.version)
@@ -348,6 +352,22 @@ export const eventStoreContract = (
         })))
     })
 
+    describe("hash chain", () => {
+      it.effect("links every event to the one at the previous position, from the genesis link", () =>
+        run(Effect.gen(function*() {
+          const store = yield* EventStore
+          yield* appendInOrder([["acct-1", events(2)], ["acct-2", events(3)], ["acct-1", events(1)]])
+          yield* Effect.all(Arr.makeBy(5, (i) => store.appendEvents(`par-${i}`, 0, events(2))), { concurrency: "unbounded" })
+          const log = yield* store.readAll()
+          expect(log).toHaveLength(16)
+          let previous = GENESIS
+          for (const e of log) {
+            expect(e.hash).toBe(link(previous, e))
+            previous = e.hash
+          }
+        })))
+    })
+
     describe("envelope", () => {
       it.effect("round-trips every field through every read", () =>
         run(Effect.gen(function*() {
@@ -357,7 +377,7 @@ export const eventStoreContract = (
             type: "FundsDeposited",
             schemaVersion: 3,
             timestamp: T("2024-02-29T23:59:59.987Z"),
-            data: {
+            data: new Uint8Array([0, 1, 2, 127, 128, 254, 255, ...bytes({
               amount: "1234.5600",
               ratio: 0.25,
               count: 42,
@@ -365,7 +385,7 @@ export const eventStoreContract = (
               note: "café ✓ \"quoted\" \\ back",
               nothing: null,
               nested: { deeper: { list: [{ id: 1 }, { id: 2, tags: [] }], empty: {} } }
-            },
+            })]),
             metadata: { userId: "user-42", correlationId: uuid("a", 0xabc), causationId: uuid("b", 0xdef), commandId: uuid("c", 0x123) }
           }
           yield* store.appendEvents("acct-1", 0, events(1))

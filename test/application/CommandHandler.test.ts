@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { BigDecimal, DateTime, Duration, Effect, Exit, Layer, Option, TestClock } from "effect"
+import { Accounts } from "../../src/application/Aggregate.js"
 import { CommandHandlerConfig } from "../../src/application/CommandHandler.js"
 import { EventStore } from "../../src/application/ports/EventStore.js"
 import { SnapshotStore } from "../../src/application/ports/SnapshotStore.js"
@@ -65,7 +66,8 @@ describe("command handler", () => {
       const store = yield* EventStore
       const events = yield* store.getEvents(`account-${accountId}`)
       expect(events.map((e) => e.type)).toEqual(["AccountOpened", "OrderRejected"])
-      expect(events[1]!.data).toMatchObject({ reason: { _tag: "InsufficientPosition" } })
+      const recorded = Accounts.codec.decode(events[1]!.type, events[1]!.schemaVersion, events[1]!.data)
+      expect(recorded._tag === "OrderRejected" && recorded.reason).toEqual(refusal)
     }).pipe(Effect.provide(MemoryStores)))
 
   it.effect("a rejection that is not a fact appends nothing", () =>

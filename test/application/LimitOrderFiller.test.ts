@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { DateTime, Effect, Fiber, Option, Schedule, TestClock } from "effect"
+import { Accounts } from "../../src/application/Aggregate.js"
 import { type OrderBook, processEvent, runLimitOrderFiller } from "../../src/application/LimitOrderFiller.js"
 import * as Markets from "../../src/application/Markets.js"
 import { EventStore } from "../../src/application/ports/EventStore.js"
@@ -54,7 +55,8 @@ describe("limit order filler", () => {
       const store = yield* EventStore
       const trades = (yield* store.getEvents(`account-${accountId}`)).filter((e) => e.type === "TradeExecuted")
       expect(trades).toHaveLength(1)
-      expect(trades[0]!.data).toMatchObject({ price: "9.4", quantity: "10", tradeType: "BUY" })
+      const trade = Accounts.codec.decode(trades[0]!.type, trades[0]!.schemaVersion, trades[0]!.data)
+      expect(trade).toMatchObject({ _tag: "TradeExecuted", price: decimal("9.40"), quantity: decimal("10"), tradeType: "BUY" })
       expect(trades[0]!.metadata.commandId).toBe(`fill-${placed.events[0]!._tag === "OrderPlaced" ? placed.events[0]!.orderId : ""}`)
     }).pipe(Effect.provide(MemoryStores)))
 

@@ -1,5 +1,6 @@
 import { DateTime, Effect, Layer, Option, SubscriptionRef } from "effect"
 import { catchUp } from "../../application/CatchUp.js"
+import { GENESIS, link } from "../../application/HashChain.js"
 import {
   ConcurrencyConflict, DEFAULT_PAGE_SIZE, EventStore, type NewEvent, type RecordedEvent
 } from "../../application/ports/EventStore.js"
@@ -23,10 +24,15 @@ export const make = Effect.gen(function*() {
         return Effect.fail(new ConcurrencyConflict({ aggregateId, expectedVersion, actualVersion: stream.length }))
       }
       // Copies, as a database would serialize them: later changes to the caller's objects are not the store's.
-      const recorded = events.map((event, i): RecordedEvent => ({
-        ...event, data: structuredClone(event.data), metadata: { ...event.metadata },
-        aggregateId, version: expectedVersion + i + 1, position: log.length + i + 1
-      }))
+      let previous = log[log.length - 1]?.hash ?? GENESIS
+      const recorded = events.map((event, i): RecordedEvent => {
+        const stored = {
+          ...event, data: Uint8Array.from(event.data), metadata: { ...event.metadata },
+          aggregateId, version: expectedVersion + i + 1, position: log.length + i + 1
+        }
+        previous = link(previous, stored)
+        return { ...stored, hash: previous }
+      })
       for (const event of recorded) {
         stream.push(event)
         log.push(event)

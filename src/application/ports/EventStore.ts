@@ -9,23 +9,26 @@ export const EventMetadata = Schema.Struct({
 })
 export type EventMetadata = typeof EventMetadata.Type
 
-/** An event on its way into the store: its payload is already encoded (JSON-safe). */
+/** An event on its way into the store. The store keeps `data` as opaque bytes (the application's Avro). */
 export interface NewEvent {
   readonly eventId: string
   readonly type: string
+  /** Version of the schema `data` was written with; readers resolve it to the current one. */
   readonly schemaVersion: number
   readonly timestamp: DateTime.Utc
-  readonly data: unknown
+  readonly data: Uint8Array
   readonly metadata: EventMetadata
 }
 
-/** An event as stored: the envelope of the brief plus its stream version and global position. */
+/** An event as stored: the envelope of the brief plus its stream version, global position and chain link. */
 export interface RecordedEvent extends NewEvent {
   readonly aggregateId: string
   /** 1-based, dense within the aggregate. */
   readonly version: number
-  /** 1-based, in global commit order across all aggregates. */
+  /** 1-based, dense, in global commit order across all aggregates. */
   readonly position: number
+  /** SHA-256 (hex) chaining this event to the one at the previous position (HashChain.link). */
+  readonly hash: string
 }
 
 export interface AppendResult {

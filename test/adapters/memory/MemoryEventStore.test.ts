@@ -13,7 +13,7 @@ const opened: NewEvent = {
   type: "AccountOpened",
   schemaVersion: 1,
   timestamp: DateTime.unsafeMake("2025-03-03T09:30:00.000Z"),
-  data: { currency: "USD" },
+  data: new TextEncoder().encode(JSON.stringify({ currency: "USD" })),
   metadata: {
     userId: "user-1",
     correlationId: "a0000000-0000-7000-8000-000000000001",
