@@ -11,7 +11,7 @@ export class MarketOpened extends Schema.TaggedClass<MarketOpened>()("MarketOpen
   priceBand: Decimal,
   /** Largest distance of a LIMIT price from the last price, as a fraction (fat-finger guard). */
   orderBand: Decimal,
-  /** Whether a price anomaly halts trading. */
+  /** Whether a price anomaly (other than an out-of-order tick) halts trading. */
   haltOnAnomaly: Schema.Boolean,
   openedAt: Schema.DateTimeUtc
 }) {}
@@ -90,6 +90,10 @@ export class MarketNotOpen extends Schema.TaggedError<MarketNotOpen>()("MarketNo
   get code() { return "MARKET_CLOSED" as const }
   override get message() { return `Market ${this.symbol} is closed` }
 }
+export class TradingAlreadyHalted extends Schema.TaggedError<TradingAlreadyHalted>()("TradingAlreadyHalted", { symbol: Symbol }) {
+  get code() { return "MARKET_ALREADY_HALTED" as const }
+  override get message() { return `Trading in ${this.symbol} is already halted` }
+}
 export class MarketNotHalted extends Schema.TaggedError<MarketNotHalted>()("MarketNotHalted", { symbol: Symbol }) {
   get code() { return "MARKET_NOT_HALTED" as const }
   override get message() { return `Trading in ${this.symbol} is not halted` }
@@ -99,7 +103,7 @@ export class InvalidBand extends Schema.TaggedError<InvalidBand>()("InvalidBand"
   override get message() { return `${this.field} must be a fraction above 0 and at most 1` }
 }
 
-export type MarketRejection = MarketNotListed | MarketAlreadyOpen | MarketNotOpen | MarketNotHalted | InvalidBand
+export type MarketRejection = MarketNotListed | MarketAlreadyOpen | MarketNotOpen | TradingAlreadyHalted | MarketNotHalted | InvalidBand
 
 // ---- state ----
 
@@ -177,7 +181,7 @@ export const decide = (command: MarketCommand, state: MarketState): Decision => 
       return Either.flatMap(symbolOf(state), (symbol): Decision =>
         state.status === "OPEN"
           ? Either.right([new TradingHalted({ symbol, reason: command.reason, haltedAt: command.at })])
-          : Either.left(new MarketNotOpen({ symbol })))
+          : Either.left(state.status === "HALTED" ? new TradingAlreadyHalted({ symbol }) : new MarketNotOpen({ symbol })))
     case "ResumeTrading":
       return Either.flatMap(symbolOf(state), (symbol): Decision =>
         state.status === "HALTED"
@@ -191,7 +195,9 @@ export const decide = (command: MarketCommand, state: MarketState): Decision => 
           onNone: () => Either.right([new PriceUpdated({ symbol, price: command.price, timestamp })]),
           onSome: (anomaly) => {
             const rejected = new PriceRejected({ symbol, price: command.price, timestamp, anomaly, lastPrice: state.lastPrice })
-            return Either.right(state.haltOnAnomaly && state.status === "OPEN"
+            // A stale or repeated tick is a feed glitch, not a price move: it never halts trading.
+            const halts = state.haltOnAnomaly && state.status === "OPEN" && anomaly !== "OUT_OF_ORDER"
+            return Either.right(halts
               ? [rejected, new TradingHalted({ symbol, reason: `price anomaly: ${anomaly}`, haltedAt: timestamp })]
               : [rejected])
           }

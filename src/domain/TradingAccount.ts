@@ -90,6 +90,17 @@ export const availablePosition = (s: Opened, symbol: Symbol): BigDecimal.BigDeci
   HashMap.reduce(s.openOrders, Portfolio.position(s.portfolio, symbol).quantity, (q, o) =>
     o.symbol === symbol && o.side === "SELL" ? BigDecimal.subtract(q, o.quantity) : q)
 
+const signedQty = (side: Side, q: BigDecimal.BigDecimal) => side === "BUY" ? q : BigDecimal.negate(q)
+
+/** Signed quantity of the resting orders in a symbol (BUY positive). */
+const pendingQuantity = (s: Opened, symbol: Symbol): BigDecimal.BigDecimal =>
+  HashMap.reduce(s.openOrders, zero, (q, o) => o.symbol === symbol ? BigDecimal.sum(q, signedQty(o.side, o.quantity)) : q)
+
+/** Gross exposure outside `symbol`: positions at cost plus resting orders at their limit price. */
+const grossExposureElsewhere = (s: Opened, symbol: Symbol): BigDecimal.BigDecimal =>
+  HashMap.reduce(s.openOrders, Portfolio.grossExposureAtCost(s.portfolio, symbol), (total, o) =>
+    o.symbol === symbol ? total : BigDecimal.sum(total, BigDecimal.multiply(o.quantity, o.limitPrice)))
+
 // ---- decide ----
 
 type Decision = Either.Either<ReadonlyArray<AccountEvent>, AccountRejection>
@@ -111,8 +122,6 @@ const amount = (field: string, value: BigDecimal.BigDecimal, scale: number, allo
 const marketOpen = (market: MarketView) =>
   market.status === "OPEN" ? Either.void
     : Either.left(market.status === "HALTED" ? new MarketHalted({ symbol: market.symbol }) : new MarketClosed({ symbol: market.symbol }))
-
-const signedQty = (side: Side, q: BigDecimal.BigDecimal) => side === "BUY" ? q : BigDecimal.negate(q)
 
 /** Every check an order must pass before it is accepted: the risk gate. */
 const acceptOrder = (s: Opened, c: Extract<AccountCommand, { _tag: "PlaceOrder" }>) =>
@@ -149,18 +158,19 @@ const acceptOrder = (s: Opened, c: Extract<AccountCommand, { _tag: "PlaceOrder" 
       yield* check(BigDecimal.lessThanOrEqualTo(c.quantity, available), () =>
         new InsufficientPosition({ symbol: c.symbol, requested: c.quantity, available }))
     }
-    const resulting = BigDecimal.sum(Portfolio.position(s.portfolio, c.symbol).quantity, signedQty(c.side, c.quantity))
-    if (Option.isSome(limits.maxPositionPerSymbol)) {
+    // Position and exposure count resting orders as if filled; a limit only refuses an order that
+    // makes things worse, so an account over a limit can always reduce.
+    const before = BigDecimal.sum(Portfolio.position(s.portfolio, c.symbol).quantity, pendingQuantity(s, c.symbol))
+    const resulting = BigDecimal.sum(before, signedQty(c.side, c.quantity))
+    const grows = BigDecimal.greaterThan(BigDecimal.abs(resulting), BigDecimal.abs(before))
+    if (Option.isSome(limits.maxPositionPerSymbol) && grows) {
       const max = limits.maxPositionPerSymbol.value
       yield* check(BigDecimal.lessThanOrEqualTo(BigDecimal.abs(resulting), max), () =>
         new PositionLimitExceeded({ symbol: c.symbol, resulting, limit: max }))
     }
-    if (Option.isSome(limits.maxGrossExposure)) {
+    if (Option.isSome(limits.maxGrossExposure) && grows) {
       const max = limits.maxGrossExposure.value
-      const exposure = BigDecimal.sum(
-        Portfolio.grossExposureAtCost(s.portfolio, c.symbol),
-        BigDecimal.multiply(BigDecimal.abs(resulting), price)
-      )
+      const exposure = BigDecimal.sum(grossExposureElsewhere(s, c.symbol), BigDecimal.multiply(BigDecimal.abs(resulting), price))
       yield* check(BigDecimal.lessThanOrEqualTo(exposure, max), () => new GrossExposureLimitExceeded({ resulting: exposure, limit: max }))
     }
     return { marketable, price, notional }
@@ -194,9 +204,10 @@ export const decide = (command: AccountCommand, state: AccountState): Decision =
       return Either.gen(function*() {
         const s = yield* opened(state)
         const l = command.limits
+        // A zero limit is allowed: "no new exposure".
         for (const [field, value] of [["maxOrderNotional", l.maxOrderNotional], ["maxPositionPerSymbol", l.maxPositionPerSymbol],
           ["maxGrossExposure", l.maxGrossExposure]] as const) {
-          if (Option.isSome(value)) yield* amount(field, value.value, field === "maxPositionPerSymbol" ? QUANTITY_SCALE : CASH_SCALE)
+          if (Option.isSome(value)) yield* amount(field, value.value, field === "maxPositionPerSymbol" ? QUANTITY_SCALE : CASH_SCALE, true)
         }
         return [new RiskLimitsSet({ accountId: s.accountId, limits: l, setAt: command.at })]
       })
@@ -218,6 +229,7 @@ export const decide = (command: AccountCommand, state: AccountState): Decision =
     case "FillOrder":
       return Either.gen(function*() {
         const s = yield* opened(state)
+        yield* amount("price", command.price, PRICE_SCALE)
         const order = yield* Option.match(HashMap.get(s.openOrders, command.orderId), {
           onNone: () => Either.left(new OrderNotFound({ orderId: command.orderId })),
           onSome: Either.right
