@@ -84,6 +84,8 @@ export const make = Effect.gen(function*() {
         const from = Math.max(1, options?.fromPosition ?? 1)
         return log.slice(from - 1, from - 1 + (options?.limit ?? DEFAULT_PAGE_SIZE))
       }),
+    head: Effect.sync(() => Option.map(Option.fromNullable(log[log.length - 1]), (e) => ({ position: e.position, hash: e.hash }))),
+    chainStart: Effect.succeed({ position: 0, hash: GENESIS }),
     findByCommand: (aggregateId, commandId) => Effect.sync(() => [...(byCommand.get(commandKey(aggregateId, commandId)) ?? [])]),
     subscribe: (fromPosition) =>
       catchUp(

@@ -31,6 +31,12 @@ export interface RecordedEvent extends NewEvent {
   readonly hash: string
 }
 
+/** A position of the global log and the chain hash there (position 0 is the genesis link). */
+export interface ChainLink {
+  readonly position: number
+  readonly hash: string
+}
+
 export interface AppendResult {
   readonly nextVersion: number
   readonly events: ReadonlyArray<RecordedEvent>
@@ -89,6 +95,13 @@ export class EventStore extends Context.Tag("ledgerline/EventStore")<EventStore,
     aggregateId: string,
     commandId: string
   ) => Effect.Effect<ReadonlyArray<RecordedEvent>, EventStoreUnavailable>
+  /** The last committed position and its link; none while the log is empty. */
+  readonly head: Effect.Effect<Option.Option<ChainLink>, EventStoreUnavailable>
+  /**
+   * The link verification starts from: the genesis link (position 0), or, once a retention purge
+   * removed a prefix of the log, the last purged position and its hash.
+   */
+  readonly chainStart: Effect.Effect<ChainLink, EventStoreUnavailable>
   /** The global log from `fromPosition` (inclusive), caught up and then live; it never ends by itself. */
   readonly subscribe: (fromPosition: number) => Stream.Stream<RecordedEvent, EventStoreUnavailable>
 }>() {}

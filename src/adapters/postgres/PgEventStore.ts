@@ -1,0 +1,72 @@
+import { PgClient } from "@effect/sql-pg"
+import { Config, Context, Duration, Effect, Layer, Redacted } from "effect"
+import { SqlClient } from "@effect/sql"
+import { EventStore } from "../../application/ports/EventStore.js"
+import { Retention, RetentionRefused } from "../../application/ports/Retention.js"
+import { SnapshotStore } from "../../application/ports/SnapshotStore.js"
+import * as SqlEventStore from "../sql/SqlEventStore.js"
+import * as SqlSnapshotStore from "../sql/SqlSnapshotStore.js"
+import { migrate } from "./PgMigrations.js"
+
+const toDate = (t: { readonly epochMillis: number }) => new Date(t.epochMillis)
+
+/**
+ * PostgreSQL: a batch of appends is one INSERT … SELECT FROM unnest(…) of column arrays, a
+ * constant 13 parameters however many rows. node-postgres sets TCP_NODELAY on its sockets.
+ */
+export const dialect: SqlEventStore.SqlDialect = {
+  timestamp: toDate,
+  insert: (sql, rows) =>
+    sql.unsafe(
+      `INSERT INTO events (${SqlEventStore.COLUMNS})
+       SELECT * FROM unnest($1::bigint[], $2::text[], $3::int[], $4::uuid[], $5::text[], $6::smallint[], $7::timestamptz[],
+         $8::bytea[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bytea[])`,
+      [
+        rows.map((r) => r.position),
+        rows.map((r) => r.aggregateId),
+        rows.map((r) => r.version),
+        rows.map((r) => r.eventId),
+        rows.map((r) => r.type),
+        rows.map((r) => r.schemaVersion),
+        rows.map((r) => toDate(r.timestamp)),
+        rows.map((r) => Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength)),
+        rows.map((r) => r.metadata.userId),
+        rows.map((r) => r.metadata.correlationId),
+        rows.map((r) => r.metadata.causationId),
+        rows.map((r) => r.metadata.commandId),
+        rows.map((r) => Buffer.from(r.hash, "hex"))
+      ]
+    ).pipe(Effect.asVoid)
+}
+
+/** The logged purge is the database's own function, so psql users get the same guarantee. */
+const retention = Effect.map(SqlClient.SqlClient, (sql) =>
+  Retention.of({
+    purgeThrough: (position, reason) =>
+      sql<{ removed: string | number }>`SELECT ledgerline_purge_through(${position}, ${reason}) AS removed`.pipe(
+        Effect.map(([row]) => Number(row?.removed ?? 0)),
+        Effect.catchTag("SqlError", (cause) => new RetentionRefused({ reason: "purge failed", cause }))
+      )
+  }))
+
+export interface PgStoreConfig {
+  readonly url: Redacted.Redacted
+  readonly maxConnections?: number
+  readonly store?: SqlEventStore.SqlEventStoreOptions
+}
+
+/** EventStore, SnapshotStore and Retention on PostgreSQL; migrates the schema when built. */
+export const layer = (config: PgStoreConfig): Layer.Layer<EventStore | SnapshotStore | Retention, unknown> =>
+  Layer.scopedContext(Effect.gen(function*() {
+    yield* migrate
+    const events = yield* SqlEventStore.make(dialect, config.store)
+    const snapshots = yield* SqlSnapshotStore.make(toDate)
+    return Context.make(EventStore, events).pipe(Context.add(SnapshotStore, snapshots), Context.add(Retention, yield* retention))
+  })).pipe(Layer.provide(PgClient.layer({ url: config.url, maxConnections: config.maxConnections ?? 10 })))
+
+export const layerConfig = Layer.unwrapEffect(Effect.gen(function*() {
+  const url = yield* Config.redacted("LEDGERLINE_PG_URL").pipe(Config.withDefault(Redacted.make("postgres://127.0.0.1:5432/postgres")))
+  const maxBatch = yield* Config.integer("LEDGERLINE_GROUP_COMMIT_MAX").pipe(Config.withDefault(512))
+  const maxWait = yield* Config.duration("LEDGERLINE_GROUP_COMMIT_WAIT").pipe(Config.withDefault(Duration.zero))
+  return layer({ url, store: { ...SqlEventStore.defaultOptions, groupCommit: { maxBatch, maxWait } } })
+}))

@@ -1,0 +1,103 @@
+import { SqlClient } from "@effect/sql"
+import * as Migrator from "@effect/sql/Migrator"
+import { Effect } from "effect"
+
+/** Hash partitions of the events table (the brief's "partitioning by aggregate ID"). */
+export const PARTITIONS = 8
+
+const statements = (...ddl: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    for (const statement of ddl) yield* sql.unsafe(statement)
+  })
+
+const partitions = Array.from({ length: PARTITIONS }, (_, i) => i)
+
+const events = statements(
+  `CREATE TABLE events (
+    position       bigint      NOT NULL,
+    aggregate_id   text        NOT NULL,
+    version        integer     NOT NULL,
+    event_id       uuid        NOT NULL,
+    type           text        NOT NULL,
+    schema_version smallint    NOT NULL,
+    "timestamp"    timestamptz NOT NULL,
+    data           bytea       NOT NULL,
+    user_id        text        NOT NULL,
+    correlation_id text        NOT NULL,
+    causation_id   text        NOT NULL,
+    command_id     text        NOT NULL,
+    hash           bytea       NOT NULL,
+    PRIMARY KEY (aggregate_id, version)
+  ) PARTITION BY HASH (aggregate_id)`,
+  ...partitions.map((i) => `CREATE TABLE events_p${i} PARTITION OF events FOR VALUES WITH (MODULUS ${PARTITIONS}, REMAINDER ${i})`),
+  // the global log, in commit order
+  `CREATE INDEX events_position_idx ON events (position)`,
+  // reads by type and time (the brief's GSI-1)
+  `CREATE INDEX events_type_time_idx ON events (type, "timestamp", position)`,
+  // idempotent commands
+  `CREATE INDEX events_command_idx ON events (aggregate_id, command_id)`,
+  // the chain head: its one row is the writers' lock, so positions follow commit order
+  `CREATE TABLE event_head (id smallint PRIMARY KEY CHECK (id = 1), position bigint NOT NULL, hash bytea NOT NULL)`,
+  `INSERT INTO event_head VALUES (1, 0, decode(repeat('00', 32), 'hex'))`,
+  `CREATE TABLE snapshots (
+    aggregate_id  text PRIMARY KEY,
+    version       integer NOT NULL,
+    state_version integer NOT NULL,
+    state         text NOT NULL,
+    taken_at      timestamptz NOT NULL
+  )`,
+  // retention: the only way events leave the table, and every purge is logged here
+  `CREATE TABLE retention_log (
+    id             bigserial PRIMARY KEY,
+    txid           bigint NOT NULL DEFAULT txid_current(),
+    purged_through bigint NOT NULL,
+    hash           bytea NOT NULL,
+    events_removed bigint NOT NULL DEFAULT 0,
+    reason         text NOT NULL CHECK (length(trim(reason)) > 0),
+    performed_by   text NOT NULL DEFAULT current_user,
+    performed_at   timestamptz NOT NULL DEFAULT now()
+  )`,
+  `CREATE FUNCTION ledgerline_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    RAISE EXCEPTION 'ledgerline: % on % is refused: the event log is immutable', TG_OP, TG_TABLE_NAME
+      USING ERRCODE = 'insufficient_privilege';
+  END $$`,
+  `CREATE FUNCTION ledgerline_guard_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    IF EXISTS (SELECT 1 FROM retention_log WHERE txid = txid_current() AND OLD.position <= purged_through) THEN
+      RETURN OLD;
+    END IF;
+    RAISE EXCEPTION 'ledgerline: DELETE on events is refused outside a logged retention purge'
+      USING ERRCODE = 'insufficient_privilege';
+  END $$`,
+  `CREATE TRIGGER events_no_update BEFORE UPDATE ON events FOR EACH ROW EXECUTE FUNCTION ledgerline_refuse_change()`,
+  `CREATE TRIGGER events_guard_delete BEFORE DELETE ON events FOR EACH ROW EXECUTE FUNCTION ledgerline_guard_delete()`,
+  `CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON events FOR EACH STATEMENT EXECUTE FUNCTION ledgerline_refuse_change()`,
+  // TRUNCATE of a single partition does not fire the parent's statement trigger
+  ...partitions.map((i) =>
+    `CREATE TRIGGER events_p${i}_no_truncate BEFORE TRUNCATE ON events_p${i} FOR EACH STATEMENT EXECUTE FUNCTION ledgerline_refuse_change()`),
+  `CREATE TRIGGER retention_log_append_only BEFORE UPDATE OR DELETE ON retention_log FOR EACH ROW EXECUTE FUNCTION ledgerline_refuse_change()`,
+  `CREATE TRIGGER retention_log_no_truncate BEFORE TRUNCATE ON retention_log FOR EACH STATEMENT EXECUTE FUNCTION ledgerline_refuse_change()`,
+  // the retention procedure: removes the prefix of the log through a position, and logs it
+  `CREATE FUNCTION ledgerline_purge_through(p_position bigint, p_reason text) RETURNS bigint LANGUAGE plpgsql AS $$
+  DECLARE
+    kept_link bytea;
+    removed bigint;
+  BEGIN
+    SELECT hash INTO kept_link FROM events WHERE position = p_position;
+    IF kept_link IS NULL THEN
+      RAISE EXCEPTION 'ledgerline: no event at position %', p_position;
+    END IF;
+    SELECT count(*) INTO removed FROM events WHERE position <= p_position;
+    INSERT INTO retention_log (purged_through, hash, events_removed, reason) VALUES (p_position, kept_link, removed, p_reason);
+    DELETE FROM events WHERE position <= p_position;
+    RETURN removed;
+  END $$`
+)
+
+/** Creates or upgrades the schema; safe to run from several processes at once (the migrator locks). */
+export const migrate = Migrator.make({})({
+  loader: Migrator.fromRecord({ "0001_events": events }),
+  table: "ledgerline_migrations"
+})

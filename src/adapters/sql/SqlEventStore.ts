@@ -1,0 +1,182 @@
+import { SqlClient, type SqlError } from "@effect/sql"
+import { DateTime, Duration, Effect, Either, Option, Schedule, Stream, SubscriptionRef } from "effect"
+import { catchUp } from "../../application/CatchUp.js"
+import { GENESIS, link } from "../../application/HashChain.js"
+import {
+  type ChainLink, ConcurrencyConflict, DEFAULT_PAGE_SIZE, EventStore, EventStoreUnavailable, type RecordedEvent
+} from "../../application/ports/EventStore.js"
+import * as GroupCommit from "./GroupCommit.js"
+
+/** What differs between the SQL engines; everything else is shared. */
+export interface SqlDialect {
+  /** Writes committed rows inside the append transaction (PostgreSQL: one INSERT … SELECT FROM unnest). */
+  readonly insert: (sql: SqlClient.SqlClient, rows: ReadonlyArray<RecordedEvent>) => Effect.Effect<void, SqlError.SqlError>
+  /** A timestamp as a bound parameter. */
+  readonly timestamp: (t: DateTime.Utc) => Date | number
+}
+
+export interface SqlEventStoreOptions {
+  readonly groupCommit: GroupCommit.GroupCommitConfig
+  /** How often a subscriber looks for events other processes committed. */
+  readonly pollInterval: Duration.DurationInput
+}
+
+export const defaultOptions: SqlEventStoreOptions = {
+  groupCommit: GroupCommit.defaultGroupCommit,
+  pollInterval: Duration.millis(200)
+}
+
+interface EventRow {
+  readonly position: number | string | bigint
+  readonly aggregate_id: string
+  readonly version: number | string
+  readonly event_id: string
+  readonly type: string
+  readonly schema_version: number | string
+  readonly timestamp: Date | number | string
+  readonly data: Uint8Array
+  readonly user_id: string
+  readonly correlation_id: string
+  readonly causation_id: string
+  readonly command_id: string
+  readonly hash: Uint8Array
+}
+
+export const COLUMNS =
+  "position, aggregate_id, version, event_id, type, schema_version, timestamp, data, user_id, correlation_id, causation_id, command_id, hash"
+
+const hex = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex")
+
+const fromRow = (row: EventRow): RecordedEvent => ({
+  position: Number(row.position),
+  aggregateId: row.aggregate_id,
+  version: Number(row.version),
+  eventId: row.event_id,
+  type: row.type,
+  schemaVersion: Number(row.schema_version),
+  timestamp: DateTime.unsafeMake(typeof row.timestamp === "string" ? Number(row.timestamp) : row.timestamp),
+  data: new Uint8Array(row.data.buffer, row.data.byteOffset, row.data.byteLength),
+  metadata: { userId: row.user_id, correlationId: row.correlation_id, causationId: row.causation_id, commandId: row.command_id },
+  hash: hex(row.hash)
+})
+
+const unavailable = (reason: string) => (cause: SqlError.SqlError) => new EventStoreUnavailable({ reason, cause })
+
+/**
+ * The event store over any @effect/sql client. Appends go through group commit; every batch takes
+ * the single row of `event_head` first, which serializes writers across processes, so positions are
+ * assigned in commit order without gaps and the hash chain cannot fork (docs/adr/0008).
+ */
+export const make = (dialect: SqlDialect, options: SqlEventStoreOptions = defaultOptions) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const committed = yield* SubscriptionRef.make(0)
+
+    const commitBatch = (batch: ReadonlyArray<GroupCommit.AppendRequest>) =>
+      sql.withTransaction(Effect.gen(function*() {
+        const heads = yield* sql<{ position: number | string; hash: Uint8Array }>`
+          UPDATE event_head SET position = position WHERE id = 1 RETURNING position, hash`
+        const head = heads[0]
+        if (head === undefined) return yield* Effect.dieMessage("event_head is missing: migrations did not run")
+        const ids = [...new Set(batch.map((r) => r.aggregateId))]
+        const versions = yield* sql<{ aggregate_id: string; version: number | string }>`
+          SELECT aggregate_id, MAX(version) AS version FROM events WHERE ${sql.in("aggregate_id", ids)} GROUP BY aggregate_id`
+        const current = new Map(versions.map((v) => [v.aggregate_id, Number(v.version)]))
+        let position = Number(head.position)
+        let previous = hex(head.hash)
+        const rows: Array<RecordedEvent> = []
+        const outcomes = batch.map((request): GroupCommit.AppendOutcome => {
+          const actual = current.get(request.aggregateId) ?? 0
+          if (actual !== request.expectedVersion) {
+            return Either.left(new ConcurrencyConflict({
+              aggregateId: request.aggregateId, expectedVersion: request.expectedVersion, actualVersion: actual
+            }))
+          }
+          const recorded = request.events.map((event, i): RecordedEvent => {
+            const stored = { ...event, aggregateId: request.aggregateId, version: actual + i + 1, position: ++position }
+            previous = link(previous, stored)
+            return { ...stored, hash: previous }
+          })
+          current.set(request.aggregateId, actual + recorded.length)
+          rows.push(...recorded)
+          return Either.right({ nextVersion: actual + recorded.length, events: recorded })
+        })
+        if (rows.length > 0) {
+          yield* dialect.insert(sql, rows)
+          yield* sql`UPDATE event_head SET position = ${position}, hash = ${Buffer.from(previous, "hex")} WHERE id = 1`
+        }
+        return { outcomes, position }
+      })).pipe(
+        Effect.tap(({ position }) => SubscriptionRef.update(committed, (p) => Math.max(p, position))),
+        Effect.map(({ outcomes }) => outcomes),
+        Effect.mapError(unavailable("append failed; nothing of the batch was written"))
+      )
+
+    const append = yield* GroupCommit.make(commitBatch, options.groupCommit)
+
+    const readAll = (fromPosition: number, limit: number) =>
+      sql<EventRow>`SELECT ${sql.literal(COLUMNS)} FROM events WHERE position >= ${fromPosition} ORDER BY position LIMIT ${limit}`.pipe(
+        Effect.map((rows) => rows.map(fromRow)),
+        Effect.mapError(unavailable("readAll failed"))
+      )
+
+    const wakeups = Stream.merge(committed.changes, Stream.fromSchedule(Schedule.spaced(options.pollInterval)))
+
+    return EventStore.of({
+      appendEvents: (aggregateId, expectedVersion, events) =>
+        events.length === 0
+          ? sql<{ version: number | string | null }>`SELECT MAX(version) AS version FROM events WHERE aggregate_id = ${aggregateId}`.pipe(
+            Effect.mapError(unavailable("append failed")),
+            Effect.flatMap(([row]) => {
+              const actual = Number(row?.version ?? 0)
+              return actual === expectedVersion
+                ? Effect.succeed({ nextVersion: actual, events: [] })
+                : Effect.fail(new ConcurrencyConflict({ aggregateId, expectedVersion, actualVersion: actual }))
+            })
+          )
+          : append({ aggregateId, expectedVersion, events }),
+      getEvents: (aggregateId, options) =>
+        sql<EventRow>`SELECT ${sql.literal(COLUMNS)} FROM events
+          WHERE aggregate_id = ${aggregateId} AND version >= ${Math.max(1, options?.fromVersion ?? 1)}
+          ORDER BY version LIMIT ${options?.limit ?? DEFAULT_PAGE_SIZE}`.pipe(
+          Effect.map((rows) => rows.map(fromRow)),
+          Effect.mapError(unavailable("getEvents failed"))
+        ),
+      getEventsByType: (type, options) => {
+        const limit = options?.limit ?? DEFAULT_PAGE_SIZE
+        const after = Number(options?.after ?? 0)
+        const from = options?.fromTimestamp
+        const to = options?.toTimestamp
+        return sql<EventRow>`SELECT ${sql.literal(COLUMNS)} FROM events
+          WHERE type = ${type} AND position > ${after}
+          ${from === undefined ? sql`` : sql`AND timestamp >= ${dialect.timestamp(from)}`}
+          ${to === undefined ? sql`` : sql`AND timestamp < ${dialect.timestamp(to)}`}
+          ORDER BY position LIMIT ${limit + 1}`.pipe(
+          Effect.map((rows) => {
+            const events = rows.slice(0, limit).map(fromRow)
+            const last = events[events.length - 1]
+            return { events, cursor: rows.length > limit && last !== undefined ? Option.some(String(last.position)) : Option.none() }
+          }),
+          Effect.mapError(unavailable("getEventsByType failed"))
+        )
+      },
+      readAll: (options) => readAll(Math.max(1, options?.fromPosition ?? 1), options?.limit ?? DEFAULT_PAGE_SIZE),
+      findByCommand: (aggregateId, commandId) =>
+        sql<EventRow>`SELECT ${sql.literal(COLUMNS)} FROM events
+          WHERE aggregate_id = ${aggregateId} AND command_id = ${commandId} ORDER BY version`.pipe(
+          Effect.map((rows) => rows.map(fromRow)),
+          Effect.mapError(unavailable("findByCommand failed"))
+        ),
+      head: sql<{ position: number | string; hash: Uint8Array }>`SELECT position, hash FROM event_head WHERE id = 1`.pipe(
+        Effect.map(([row]) =>
+          row === undefined || Number(row.position) === 0 ? Option.none() : Option.some({ position: Number(row.position), hash: hex(row.hash) })),
+        Effect.mapError(unavailable("head failed"))
+      ),
+      chainStart: sql<{ purged_through: number | string; hash: Uint8Array }>`
+        SELECT purged_through, hash FROM retention_log ORDER BY purged_through DESC LIMIT 1`.pipe(
+        Effect.map(([row]): ChainLink => row === undefined ? { position: 0, hash: GENESIS } : { position: Number(row.purged_through), hash: hex(row.hash) }),
+        Effect.mapError(unavailable("chainStart failed"))
+      ),
+      subscribe: (fromPosition) => catchUp(readAll, wakeups, fromPosition)
+    })
+  })

@@ -1,0 +1,79 @@
+import { SqlClient } from "@effect/sql"
+import { SqliteClient } from "@effect/sql-sqlite-node"
+import { Config, Context, Duration, Effect, Layer } from "effect"
+import { mkdirSync } from "node:fs"
+import { dirname } from "node:path"
+import { EventStore, type RecordedEvent } from "../../application/ports/EventStore.js"
+import { Retention, RetentionRefused } from "../../application/ports/Retention.js"
+import { SnapshotStore } from "../../application/ports/SnapshotStore.js"
+import * as SqlEventStore from "../sql/SqlEventStore.js"
+import * as SqlSnapshotStore from "../sql/SqlSnapshotStore.js"
+import { migrate } from "./SqliteMigrations.js"
+
+const millis = (t: { readonly epochMillis: number }) => t.epochMillis
+const CHUNK = 500 // rows per INSERT: 13 × 500 parameters, well under SQLite's limit
+
+const row = (r: RecordedEvent) => [
+  r.position, r.aggregateId, r.version, r.eventId, r.type, r.schemaVersion, millis(r.timestamp),
+  Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength),
+  r.metadata.userId, r.metadata.correlationId, r.metadata.causationId, r.metadata.commandId, Buffer.from(r.hash, "hex")
+]
+
+/** SQLite: multi-row INSERTs inside the append transaction. */
+export const dialect: SqlEventStore.SqlDialect = {
+  timestamp: millis,
+  insert: (sql, rows) =>
+    Effect.forEach(
+      Array.from({ length: Math.ceil(rows.length / CHUNK) }, (_, i) => rows.slice(i * CHUNK, (i + 1) * CHUNK)),
+      (chunk) =>
+        sql.unsafe(
+          `INSERT INTO events (${SqlEventStore.COLUMNS}) VALUES ${chunk.map(() => "(?,?,?,?,?,?,?,?,?,?,?,?,?)").join(",")}`,
+          chunk.flatMap(row)
+        ),
+      { discard: true }
+    )
+}
+
+/** The logged purge: log first (which arms the delete trigger), delete, disarm; one transaction. */
+const retention = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  return Retention.of({
+    purgeThrough: (position, reason) =>
+      sql.withTransaction(Effect.gen(function*() {
+        if (reason.trim().length === 0) return yield* new RetentionRefused({ reason: "a purge needs a reason" })
+        const [link] = yield* sql<{ hash: Uint8Array }>`SELECT hash FROM events WHERE position = ${position}`
+        if (link === undefined) return yield* new RetentionRefused({ reason: `no event at position ${position}` })
+        const [count] = yield* sql<{ n: number }>`SELECT count(*) AS n FROM events WHERE position <= ${position}`
+        const removed = Number(count?.n ?? 0)
+        yield* sql`INSERT INTO retention_log (purged_through, hash, events_removed, reason, performed_at, active)
+          VALUES (${position}, ${link.hash}, ${removed}, ${reason}, ${Date.now()}, 1)`
+        yield* sql`DELETE FROM events WHERE position <= ${position}`
+        yield* sql`UPDATE retention_log SET active = 0 WHERE active = 1`
+        return removed
+      })).pipe(Effect.catchTag("SqlError", (cause) => new RetentionRefused({ reason: "purge failed", cause })))
+  })
+})
+
+export interface SqliteStoreConfig {
+  readonly filename: string
+  readonly store?: SqlEventStore.SqlEventStoreOptions
+}
+
+/** EventStore, SnapshotStore and Retention on a SQLite file (WAL); migrates the schema when built. */
+export const layer = (config: SqliteStoreConfig): Layer.Layer<EventStore | SnapshotStore | Retention, unknown> =>
+  Layer.scopedContext(Effect.gen(function*() {
+    yield* migrate
+    const events = yield* SqlEventStore.make(dialect, config.store)
+    const snapshots = yield* SqlSnapshotStore.make(millis)
+    return Context.make(EventStore, events).pipe(Context.add(SnapshotStore, snapshots), Context.add(Retention, yield* retention))
+  })).pipe(Layer.provide(Layer.unwrapEffect(Effect.sync(() => {
+    if (config.filename !== ":memory:") mkdirSync(dirname(config.filename), { recursive: true })
+    return SqliteClient.layer({ filename: config.filename })
+  }))))
+
+export const layerConfig = Layer.unwrapEffect(Effect.gen(function*() {
+  const filename = yield* Config.string("LEDGERLINE_SQLITE_FILE").pipe(Config.withDefault("./data/ledgerline.db"))
+  const maxBatch = yield* Config.integer("LEDGERLINE_GROUP_COMMIT_MAX").pipe(Config.withDefault(512))
+  const maxWait = yield* Config.duration("LEDGERLINE_GROUP_COMMIT_WAIT").pipe(Config.withDefault(Duration.zero))
+  return layer({ filename, store: { ...SqlEventStore.defaultOptions, groupCommit: { maxBatch, maxWait } } })
+}))
