@@ -3,7 +3,9 @@ import { Config, Context, Duration, Effect, Layer, Redacted } from "effect"
 import { SqlClient } from "@effect/sql"
 import { EventStore } from "../../application/ports/EventStore.js"
 import { Retention, RetentionRefused } from "../../application/ports/Retention.js"
+import { CheckpointStore } from "../../application/ports/Checkpoints.js"
 import { SnapshotStore } from "../../application/ports/SnapshotStore.js"
+import * as SqlCheckpointStore from "../sql/SqlCheckpointStore.js"
 import * as SqlEventStore from "../sql/SqlEventStore.js"
 import * as SqlSnapshotStore from "../sql/SqlSnapshotStore.js"
 import { migrate } from "./PgMigrations.js"
@@ -55,13 +57,13 @@ export interface PgStoreConfig {
   readonly store?: SqlEventStore.SqlEventStoreOptions
 }
 
-/** EventStore, SnapshotStore and Retention on PostgreSQL; migrates the schema when built. */
-export const layer = (config: PgStoreConfig): Layer.Layer<EventStore | SnapshotStore | Retention, unknown> =>
+/** EventStore, SnapshotStore, CheckpointStore and Retention on PostgreSQL; migrates the schema when built. */
+export const layer = (config: PgStoreConfig): Layer.Layer<EventStore | SnapshotStore | Retention | CheckpointStore, unknown> =>
   Layer.scopedContext(Effect.gen(function*() {
     yield* migrate
     const events = yield* SqlEventStore.make(dialect, config.store)
     const snapshots = yield* SqlSnapshotStore.make(toDate)
-    return Context.make(EventStore, events).pipe(Context.add(SnapshotStore, snapshots), Context.add(Retention, yield* retention))
+    return Context.make(EventStore, events).pipe(Context.add(SnapshotStore, snapshots), Context.add(Retention, yield* retention), Context.add(CheckpointStore, yield* SqlCheckpointStore.make(toDate)))
   })).pipe(Layer.provide(PgClient.layer({ url: config.url, maxConnections: config.maxConnections ?? 10 })))
 
 export const layerConfig = Layer.unwrapEffect(Effect.gen(function*() {

@@ -96,8 +96,22 @@ const events = statements(
   END $$`
 )
 
+const checkpoints = statements(
+  `CREATE TABLE chain_checkpoints (
+    position  bigint PRIMARY KEY,
+    hash      text NOT NULL,
+    signed_at timestamptz NOT NULL,
+    key_id    text NOT NULL,
+    signature text NOT NULL
+  )`,
+  `CREATE TRIGGER chain_checkpoints_append_only BEFORE UPDATE OR DELETE ON chain_checkpoints
+    FOR EACH ROW EXECUTE FUNCTION ledgerline_refuse_change()`,
+  `CREATE TRIGGER chain_checkpoints_no_truncate BEFORE TRUNCATE ON chain_checkpoints
+    FOR EACH STATEMENT EXECUTE FUNCTION ledgerline_refuse_change()`
+)
+
 /** Creates or upgrades the schema; safe to run from several processes at once (the migrator locks). */
 export const migrate = Migrator.make({})({
-  loader: Migrator.fromRecord({ "0001_events": events }),
+  loader: Migrator.fromRecord({ "0001_events": events, "0002_checkpoints": checkpoints }),
   table: "ledgerline_migrations"
 })

@@ -5,7 +5,9 @@ import { mkdirSync } from "node:fs"
 import { dirname } from "node:path"
 import { EventStore, type RecordedEvent } from "../../application/ports/EventStore.js"
 import { Retention, RetentionRefused } from "../../application/ports/Retention.js"
+import { CheckpointStore } from "../../application/ports/Checkpoints.js"
 import { SnapshotStore } from "../../application/ports/SnapshotStore.js"
+import * as SqlCheckpointStore from "../sql/SqlCheckpointStore.js"
 import * as SqlEventStore from "../sql/SqlEventStore.js"
 import * as SqlSnapshotStore from "../sql/SqlSnapshotStore.js"
 import { migrate } from "./SqliteMigrations.js"
@@ -59,13 +61,13 @@ export interface SqliteStoreConfig {
   readonly store?: SqlEventStore.SqlEventStoreOptions
 }
 
-/** EventStore, SnapshotStore and Retention on a SQLite file (WAL); migrates the schema when built. */
-export const layer = (config: SqliteStoreConfig): Layer.Layer<EventStore | SnapshotStore | Retention, unknown> =>
+/** EventStore, SnapshotStore, CheckpointStore and Retention on a SQLite file (WAL); migrates the schema when built. */
+export const layer = (config: SqliteStoreConfig): Layer.Layer<EventStore | SnapshotStore | Retention | CheckpointStore, unknown> =>
   Layer.scopedContext(Effect.gen(function*() {
     yield* migrate
     const events = yield* SqlEventStore.make(dialect, config.store)
     const snapshots = yield* SqlSnapshotStore.make(millis)
-    return Context.make(EventStore, events).pipe(Context.add(SnapshotStore, snapshots), Context.add(Retention, yield* retention))
+    return Context.make(EventStore, events).pipe(Context.add(SnapshotStore, snapshots), Context.add(Retention, yield* retention), Context.add(CheckpointStore, yield* SqlCheckpointStore.make(millis)))
   })).pipe(Layer.provide(Layer.unwrapEffect(Effect.sync(() => {
     if (config.filename !== ":memory:") mkdirSync(dirname(config.filename), { recursive: true })
     return SqliteClient.layer({ filename: config.filename })

@@ -60,8 +60,20 @@ const events = statements(
     BEGIN ${refuse("UPDATE on retention_log")}; END`
 )
 
+const checkpoints = statements(
+  `CREATE TABLE chain_checkpoints (
+    position  INTEGER PRIMARY KEY,
+    hash      TEXT NOT NULL,
+    signed_at INTEGER NOT NULL,
+    key_id    TEXT NOT NULL,
+    signature TEXT NOT NULL
+  )`,
+  `CREATE TRIGGER chain_checkpoints_no_update BEFORE UPDATE ON chain_checkpoints BEGIN ${refuse("UPDATE on chain_checkpoints")}; END`,
+  `CREATE TRIGGER chain_checkpoints_no_delete BEFORE DELETE ON chain_checkpoints BEGIN ${refuse("DELETE on chain_checkpoints")}; END`
+)
+
 /** Creates or upgrades the schema. */
 export const migrate = Migrator.make({})({
-  loader: Migrator.fromRecord({ "0001_events": events }),
+  loader: Migrator.fromRecord({ "0001_events": events, "0002_checkpoints": checkpoints }),
   table: "ledgerline_migrations"
 })
