@@ -417,7 +417,48 @@ export const eventStoreContract = (
         })))
     })
 
+    describe("at scale", () => {
+      it.effect("pages through 100,000 events: the log, one stream, and one type", () =>
+        run(Effect.gen(function*() {
+          const store = yield* EventStore
+          for (let s = 0; s < 100; s++) yield* store.appendEvents(`bulk-${s}`, 0, events(1000, { type: s % 2 === 0 ? "Even" : "Odd" }))
+          let from = 1
+          let seen = 0
+          for (;;) {
+            const page = yield* store.readAll({ fromPosition: from, limit: 1000 })
+            if (page.length === 0) break
+            expect(positions(page)).toEqual(Arr.makeBy(page.length, (i) => from + i))
+            seen += page.length
+            from += page.length
+          }
+          expect(seen).toBe(100_000)
+          let version = 1
+          for (;;) {
+            const page = yield* store.getEvents("bulk-42", { fromVersion: version, limit: 300 })
+            if (page.length === 0) break
+            expect(versions(page)).toEqual(Arr.makeBy(page.length, (i) => version + i))
+            version += page.length
+          }
+          expect(version - 1).toBe(1000)
+          const odd = (yield* allPagesOfType("Odd", 5000)).flat()
+          expect(odd).toHaveLength(50_000)
+          expect(odd.every((e, i) => i === 0 || e.position > odd[i - 1]!.position)).toBe(true)
+        })), 120_000)
+    })
+
     describe("subscribe", () => {
+      it.live("sees every position once and in order while many writers commit at the same time", () =>
+        run(Effect.gen(function*() {
+          const store = yield* EventStore
+          const received = yield* subscribeInto(1)
+          yield* Effect.all(Arr.makeBy(40, (w) =>
+            Effect.forEach(Arr.makeBy(10, (i) => i), (i) => store.appendEvents(`writer-${w}`, i * 2, events(2)), { discard: true })
+          ), { concurrency: "unbounded" })
+          const delivered = yield* take(received, 800)
+          expect(positions(delivered)).toEqual(oneTo(800))
+          yield* expectNothingMore(received)
+        })))
+
       it.live("delivers history, then live events, in order, with no gaps or duplicates", () =>
         run(Effect.gen(function*() {
           const store = yield* EventStore
