@@ -1,12 +1,13 @@
 import { Effect, Schema } from "effect"
-import { AccountEvent, AccountEventVersions } from "../domain/AccountEvents.js"
+import type { AccountEvent } from "../domain/AccountEvents.js"
 import type { AccountRejection } from "../domain/AccountRejections.js"
 import type { Decider } from "../domain/Decider.js"
-import { Market, type MarketCommand, MarketEvent, MarketEventVersions, type MarketRejection, MarketState } from "../domain/Market.js"
+import { Market, type MarketCommand, type MarketEvent, type MarketRejection, MarketState } from "../domain/Market.js"
 import { type AccountCommand, AccountState, TradingAccount } from "../domain/TradingAccount.js"
+import { AccountEventCodec, MarketEventCodec } from "./avro/history.js"
 import type { RecordedEvent } from "./ports/EventStore.js"
 
-/** How an aggregate's events become stored bytes and back (older schema versions resolve on decode). */
+/** How an aggregate's events become stored bytes and back (Avro; older schema versions resolve on decode). */
 export interface EventCodec<E> {
   readonly encode: (event: E) => { readonly type: string; readonly schemaVersion: number; readonly data: Uint8Array }
   /** Throws on an unknown type or version: a stored event that cannot be read is a defect. */
@@ -30,26 +31,10 @@ export const streamId = (aggregate: { readonly name: string }, id: string) => `$
 
 const asUnknown = <A, I>(schema: Schema.Schema<A, I>) => schema as unknown as Schema.Schema<A, unknown>
 
-const jsonCodec = <E extends { readonly _tag: string }, I>(
-  schema: Schema.Schema<E, I>,
-  versions: Readonly<Record<E["_tag"], number>>
-): EventCodec<E> => {
-  const encode = Schema.encodeSync(schema)
-  const decode = Schema.decodeUnknownSync(schema)
-  return {
-    encode: (event) => ({
-      type: event._tag,
-      schemaVersion: versions[event._tag as E["_tag"]],
-      data: new TextEncoder().encode(JSON.stringify(encode(event)))
-    }),
-    decode: (_type, _version, data) => decode(JSON.parse(new TextDecoder().decode(data)))
-  }
-}
-
 export const Accounts: Aggregate<AccountCommand, AccountState, AccountEvent, AccountRejection> = {
   name: "account",
   decider: TradingAccount,
-  codec: jsonCodec(AccountEvent, AccountEventVersions),
+  codec: AccountEventCodec,
   state: asUnknown(AccountState),
   stateVersion: 1
 }
@@ -57,7 +42,7 @@ export const Accounts: Aggregate<AccountCommand, AccountState, AccountEvent, Acc
 export const Markets: Aggregate<MarketCommand, MarketState, MarketEvent, MarketRejection> = {
   name: "market",
   decider: Market,
-  codec: jsonCodec(MarketEvent, MarketEventVersions),
+  codec: MarketEventCodec,
   state: asUnknown(MarketState),
   stateVersion: 1
 }

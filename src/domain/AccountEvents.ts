@@ -81,7 +81,15 @@ export class TradeExecuted extends Schema.TaggedClass<TradeExecuted>()("TradeExe
   quantity: Decimal,
   price: Decimal,
   tradeType: Side,
-  executedAt: Schema.DateTimeUtc
+  executedAt: Schema.DateTimeUtc,
+  /**
+   * Where it executed (v2). Fills are made by the platform against the last price, so "INTERNAL";
+   * events written as v1 read with this default.
+   */
+  venue: Schema.propertySignature(Schema.String).annotations({
+    default: "INTERNAL",
+    description: "Execution venue: a MIC, or INTERNAL for fills the platform made at the last price (added in v2)"
+  }).pipe(Schema.withConstructorDefault(() => "INTERNAL"))
 }) {}
 
 export class OrderCancelled extends Schema.TaggedClass<OrderCancelled>()("OrderCancelled", {
@@ -98,5 +106,5 @@ export type AccountEvent = typeof AccountEvent.Type
 /** Schema version of each account event type, stored with every event. */
 export const AccountEventVersions = {
   AccountOpened: 1, FundsDeposited: 1, FundsWithdrawn: 1, RiskLimitsSet: 1,
-  OrderPlaced: 1, OrderRejected: 1, TradeExecuted: 1, OrderCancelled: 1
+  OrderPlaced: 1, OrderRejected: 1, TradeExecuted: 2, OrderCancelled: 1
 } as const satisfies Record<AccountEvent["_tag"], number>
