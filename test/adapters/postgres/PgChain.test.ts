@@ -22,6 +22,9 @@ const tamper = Layer.effect(Tamper, Effect.gen(function*() {
         DELETE: sql`DELETE FROM events WHERE position = (SELECT min(position) FROM events)`,
         TRUNCATE: sql`TRUNCATE events`
       })[statement].pipe(Effect.asVoid),
+    storedBytes: (type) =>
+      sql<{ bytes: number }>`SELECT avg(pg_column_size(e.*))::float8 AS bytes FROM events e WHERE type = ${type}`.pipe(
+        Effect.map(([row]) => Number(row?.bytes)), Effect.orDie),
     retentionLog: sql<{ purged_through: number; reason: string; events_removed: number }>`
       SELECT purged_through::int AS purged_through, reason, events_removed::int AS events_removed FROM retention_log ORDER BY id`.pipe(Effect.orDie)
   })

@@ -22,6 +22,8 @@ export class Tamper extends Context.Tag("test/Tamper")<Tamper, {
   readonly swap: (a: number, b: number) => Effect.Effect<void>
   /** Statements an ordinary client runs against the protected tables; each must be refused. */
   readonly attempt: (statement: "UPDATE" | "DELETE" | "TRUNCATE") => Effect.Effect<void, unknown>
+  /** Average stored bytes of one row of the type, envelope included. */
+  readonly storedBytes: (type: string) => Effect.Effect<number>
   readonly retentionLog: Effect.Effect<ReadonlyArray<{ readonly purged_through: number; readonly reason: string; readonly events_removed: number }>>
 }>() {}
 
@@ -56,6 +58,15 @@ export const chainSuite = (name: string, makeLayer: () => Layer.Layer<Stores, un
         yield* signCheckpoint
         const report = yield* verifyChain(3)
         expect(report).toMatchObject({ _tag: "Intact", events: log.length, checkpoints: 1, head: { position: log.length } })
+      })))
+
+    it.effect("stores a TradeExecuted in well under 1 KB, envelope included", () =>
+      run(Effect.gen(function*() {
+        yield* trade
+        const bytes = yield* (yield* Tamper).storedBytes("TradeExecuted")
+        console.log(`${name}: average stored TradeExecuted row, envelope included: ${bytes.toFixed(0)} bytes`)
+        expect(bytes).toBeGreaterThan(100)
+        expect(bytes).toBeLessThan(600)
       })))
 
     it.effect("refuses UPDATE, DELETE and TRUNCATE of events from an ordinary client", () =>
