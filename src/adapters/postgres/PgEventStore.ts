@@ -1,13 +1,9 @@
 import { PgClient } from "@effect/sql-pg"
-import { Config, Context, Duration, Effect, Layer, Redacted } from "effect"
+import { Config, Effect, Layer, Redacted } from "effect"
 import { SqlClient } from "@effect/sql"
-import { EventStore } from "../../application/ports/EventStore.js"
 import { Retention, RetentionRefused } from "../../application/ports/Retention.js"
-import { CheckpointStore } from "../../application/ports/Checkpoints.js"
-import { SnapshotStore } from "../../application/ports/SnapshotStore.js"
-import * as SqlCheckpointStore from "../sql/SqlCheckpointStore.js"
 import * as SqlEventStore from "../sql/SqlEventStore.js"
-import * as SqlSnapshotStore from "../sql/SqlSnapshotStore.js"
+import * as SqlStores from "../sql/SqlStores.js"
 import { migrate } from "./PgMigrations.js"
 
 const toDate = (t: { readonly epochMillis: number }) => new Date(t.epochMillis)
@@ -51,6 +47,8 @@ const retention = Effect.map(SqlClient.SqlClient, (sql) =>
       )
   }))
 
+export const engine: SqlStores.SqlEngine = { dialect, migrate, retention }
+
 export interface PgStoreConfig {
   readonly url: Redacted.Redacted
   readonly maxConnections?: number
@@ -58,17 +56,12 @@ export interface PgStoreConfig {
 }
 
 /** EventStore, SnapshotStore, CheckpointStore and Retention on PostgreSQL; migrates the schema when built. */
-export const layer = (config: PgStoreConfig): Layer.Layer<EventStore | SnapshotStore | Retention | CheckpointStore, unknown> =>
-  Layer.scopedContext(Effect.gen(function*() {
-    yield* migrate
-    const events = yield* SqlEventStore.make(dialect, config.store)
-    const snapshots = yield* SqlSnapshotStore.make(toDate)
-    return Context.make(EventStore, events).pipe(Context.add(SnapshotStore, snapshots), Context.add(Retention, yield* retention), Context.add(CheckpointStore, yield* SqlCheckpointStore.make(toDate)))
-  })).pipe(Layer.provide(PgClient.layer({ url: config.url, maxConnections: config.maxConnections ?? 10 })))
+export const layer = (config: PgStoreConfig): Layer.Layer<SqlStores.SqlStores, unknown> =>
+  Layer.scopedContext(SqlStores.make(engine, config.store)).pipe(
+    Layer.provide(PgClient.layer({ url: config.url, maxConnections: config.maxConnections ?? 10 }))
+  )
 
 export const layerConfig = Layer.unwrapEffect(Effect.gen(function*() {
   const url = yield* Config.redacted("LEDGERLINE_PG_URL").pipe(Config.withDefault(Redacted.make("postgres://127.0.0.1:5432/postgres")))
-  const maxBatch = yield* Config.integer("LEDGERLINE_GROUP_COMMIT_MAX").pipe(Config.withDefault(512))
-  const maxWait = yield* Config.duration("LEDGERLINE_GROUP_COMMIT_WAIT").pipe(Config.withDefault(Duration.zero))
-  return layer({ url, store: { ...SqlEventStore.defaultOptions, groupCommit: { maxBatch, maxWait } } })
+  return layer({ url, store: yield* SqlStores.optionsConfig })
 }))

@@ -1,15 +1,12 @@
 import { SqlClient } from "@effect/sql"
 import { SqliteClient } from "@effect/sql-sqlite-node"
-import { Config, Context, Duration, Effect, Layer } from "effect"
+import { Config, Effect, Layer } from "effect"
 import { mkdirSync } from "node:fs"
 import { dirname } from "node:path"
-import { EventStore, type RecordedEvent } from "../../application/ports/EventStore.js"
+import type { RecordedEvent } from "../../application/ports/EventStore.js"
 import { Retention, RetentionRefused } from "../../application/ports/Retention.js"
-import { CheckpointStore } from "../../application/ports/Checkpoints.js"
-import { SnapshotStore } from "../../application/ports/SnapshotStore.js"
-import * as SqlCheckpointStore from "../sql/SqlCheckpointStore.js"
 import * as SqlEventStore from "../sql/SqlEventStore.js"
-import * as SqlSnapshotStore from "../sql/SqlSnapshotStore.js"
+import * as SqlStores from "../sql/SqlStores.js"
 import { migrate } from "./SqliteMigrations.js"
 
 const millis = (t: { readonly epochMillis: number }) => t.epochMillis
@@ -56,26 +53,21 @@ const retention = Effect.gen(function*() {
   })
 })
 
+export const engine: SqlStores.SqlEngine = { dialect, migrate, retention }
+
 export interface SqliteStoreConfig {
   readonly filename: string
   readonly store?: SqlEventStore.SqlEventStoreOptions
 }
 
 /** EventStore, SnapshotStore, CheckpointStore and Retention on a SQLite file (WAL); migrates the schema when built. */
-export const layer = (config: SqliteStoreConfig): Layer.Layer<EventStore | SnapshotStore | Retention | CheckpointStore, unknown> =>
-  Layer.scopedContext(Effect.gen(function*() {
-    yield* migrate
-    const events = yield* SqlEventStore.make(dialect, config.store)
-    const snapshots = yield* SqlSnapshotStore.make(millis)
-    return Context.make(EventStore, events).pipe(Context.add(SnapshotStore, snapshots), Context.add(Retention, yield* retention), Context.add(CheckpointStore, yield* SqlCheckpointStore.make(millis)))
-  })).pipe(Layer.provide(Layer.unwrapEffect(Effect.sync(() => {
+export const layer = (config: SqliteStoreConfig): Layer.Layer<SqlStores.SqlStores, unknown> =>
+  Layer.scopedContext(SqlStores.make(engine, config.store)).pipe(Layer.provide(Layer.unwrapEffect(Effect.sync(() => {
     if (config.filename !== ":memory:") mkdirSync(dirname(config.filename), { recursive: true })
     return SqliteClient.layer({ filename: config.filename })
   }))))
 
 export const layerConfig = Layer.unwrapEffect(Effect.gen(function*() {
   const filename = yield* Config.string("LEDGERLINE_SQLITE_FILE").pipe(Config.withDefault("./data/ledgerline.db"))
-  const maxBatch = yield* Config.integer("LEDGERLINE_GROUP_COMMIT_MAX").pipe(Config.withDefault(512))
-  const maxWait = yield* Config.duration("LEDGERLINE_GROUP_COMMIT_WAIT").pipe(Config.withDefault(Duration.zero))
-  return layer({ filename, store: { ...SqlEventStore.defaultOptions, groupCommit: { maxBatch, maxWait } } })
+  return layer({ filename, store: yield* SqlStores.optionsConfig })
 }))

@@ -1,0 +1,40 @@
+import type { SqlClient } from "@effect/sql"
+import { Config, Context, Duration, Effect, type Scope } from "effect"
+import { CheckpointStore } from "../../application/ports/Checkpoints.js"
+import { EventStore } from "../../application/ports/EventStore.js"
+import { Retention } from "../../application/ports/Retention.js"
+import { SnapshotStore } from "../../application/ports/SnapshotStore.js"
+import * as SqlCheckpointStore from "./SqlCheckpointStore.js"
+import * as SqlEventStore from "./SqlEventStore.js"
+import * as SqlSnapshotStore from "./SqlSnapshotStore.js"
+
+/** Everything a SQL database serves, once its schema is migrated. */
+export type SqlStores = EventStore | SnapshotStore | CheckpointStore | Retention
+
+export interface SqlEngine {
+  readonly dialect: SqlEventStore.SqlDialect
+  readonly migrate: Effect.Effect<unknown, unknown, SqlClient.SqlClient>
+  readonly retention: Effect.Effect<Context.Tag.Service<Retention>, never, SqlClient.SqlClient>
+}
+
+/** Migrates, then builds every store of the engine over the client in context. */
+export const make = (
+  engine: SqlEngine,
+  options?: SqlEventStore.SqlEventStoreOptions
+): Effect.Effect<Context.Context<SqlStores>, unknown, SqlClient.SqlClient | Scope.Scope> =>
+  Effect.gen(function*() {
+    yield* engine.migrate
+    const { timestamp } = engine.dialect
+    return Context.make(EventStore, yield* SqlEventStore.make(engine.dialect, options)).pipe(
+      Context.add(SnapshotStore, yield* SqlSnapshotStore.make(timestamp)),
+      Context.add(CheckpointStore, yield* SqlCheckpointStore.make(timestamp)),
+      Context.add(Retention, yield* engine.retention)
+    )
+  })
+
+/** Group-commit settings from LEDGERLINE_GROUP_COMMIT_MAX and LEDGERLINE_GROUP_COMMIT_WAIT. */
+export const optionsConfig = Effect.gen(function*() {
+  const maxBatch = yield* Config.integer("LEDGERLINE_GROUP_COMMIT_MAX").pipe(Config.withDefault(512))
+  const maxWait = yield* Config.duration("LEDGERLINE_GROUP_COMMIT_WAIT").pipe(Config.withDefault(Duration.zero))
+  return { ...SqlEventStore.defaultOptions, groupCommit: { maxBatch, maxWait } } satisfies SqlEventStore.SqlEventStoreOptions
+})
