@@ -133,14 +133,16 @@ export const handler = <C extends { readonly _tag: string }, S, E extends { read
     Effect.gen(function*() {
       const stream = streamId(aggregate, id)
       const store = yield* EventStore
-      const previous = yield* store.findByCommand(stream, context.commandId)
+      // the idempotency lookup and the load are independent reads: one round trip's wait, not two
+      const [previous, loaded] = yield* Effect.all([store.findByCommand(stream, context.commandId), loadAggregate(id)], {
+        concurrency: 2
+      })
       if (previous.length > 0) {
         const events = yield* decodeEvents(aggregate, previous)
         const refusal = decider.recordedRejection?.(events)
         if (refusal !== undefined) return yield* Effect.fail(refusal)
         return { events, recorded: previous, version: previous[previous.length - 1]!.version, duplicate: true }
       }
-      const loaded = yield* loadAggregate(id)
       const decision = decider.decide(command, loaded.state)
       if (Either.isLeft(decision)) {
         const facts = decider.recordRejection?.(command, loaded.state, decision.left) ?? []
