@@ -124,7 +124,7 @@ const one = BigDecimal.fromBigInt(1n)
 const initialState = new MarketState({
   symbol: Option.none(), status: "UNLISTED", lastPrice: Option.none(), lastUpdated: Option.none(),
   priceBand: one, orderBand: one, haltOnAnomaly: false
-})
+}, true)
 
 /** What an account needs to know of a market to decide an order: passed in, so `decide` stays pure. */
 export interface MarketView {
@@ -212,15 +212,15 @@ export const evolve = (state: MarketState, event: MarketEvent): MarketState => {
       return new MarketState({
         ...state, symbol: Option.some(event.symbol), status: "OPEN",
         priceBand: event.priceBand, orderBand: event.orderBand, haltOnAnomaly: event.haltOnAnomaly
-      })
+      }, true)
     case "MarketClosed":
-      return new MarketState({ ...state, status: "CLOSED" })
+      return new MarketState({ ...state, status: "CLOSED" }, true)
     case "TradingHalted":
-      return new MarketState({ ...state, status: "HALTED" })
+      return new MarketState({ ...state, status: "HALTED" }, true)
     case "TradingResumed":
-      return new MarketState({ ...state, status: "OPEN" })
+      return new MarketState({ ...state, status: "OPEN" }, true)
     case "PriceUpdated":
-      return new MarketState({ ...state, lastPrice: Option.some(event.price), lastUpdated: Option.some(event.timestamp) })
+      return new MarketState({ ...state, lastPrice: Option.some(event.price), lastUpdated: Option.some(event.timestamp) }, true)
     case "PriceRejected":
       return state
   }

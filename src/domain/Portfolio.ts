@@ -20,8 +20,8 @@ export class Portfolio extends Schema.Class<Portfolio>("Portfolio")({
   realizedPnl: Decimal
 }) {}
 
-export const empty = new Portfolio({ cash: zero, positions: HashMap.empty(), realizedPnl: zero })
-const flat = new Position({ quantity: zero, costBasis: zero, realizedPnl: zero })
+export const empty = new Portfolio({ cash: zero, positions: HashMap.empty(), realizedPnl: zero }, true)
+const flat = new Position({ quantity: zero, costBasis: zero, realizedPnl: zero }, true)
 
 export const position = (portfolio: Portfolio, symbol: Symbol): Position =>
   Option.getOrElse(HashMap.get(portfolio.positions, symbol), () => flat)
@@ -50,7 +50,7 @@ export const applyFill = (
       quantity: BigDecimal.sum(held, delta),
       costBasis: BigDecimal.sum(p.costBasis, BigDecimal.multiply(delta, price)),
       realizedPnl: p.realizedPnl
-    })
+    }, true)
   }
   const heldAbs = BigDecimal.abs(held)
   const closed = BigDecimal.min(quantity, heldAbs)
@@ -66,7 +66,7 @@ export const applyFill = (
     quantity: BigDecimal.sum(remainingQty, signed(side, rest)),
     costBasis: BigDecimal.sum(remainingCost, BigDecimal.multiply(signed(side, rest), price)),
     realizedPnl: BigDecimal.sum(p.realizedPnl, realized)
-  })
+  }, true)
 }
 
 export const applyTrade = (
@@ -80,18 +80,20 @@ export const applyTrade = (
     cash: trade.tradeType === "BUY" ? BigDecimal.subtract(portfolio.cash, notional) : BigDecimal.sum(portfolio.cash, notional),
     positions: HashMap.set(portfolio.positions, trade.symbol, after),
     realizedPnl: BigDecimal.sum(portfolio.realizedPnl, BigDecimal.subtract(after.realizedPnl, before.realizedPnl))
-  })
+  }, true)
 }
+
+// The constructors here skip validation (the `true`): their inputs are already-valid decimals.
 
 /** The portfolio's evolve: the account's own `evolve`, projections and as-of queries all call it. */
 export const evolve = (portfolio: Portfolio, event: AccountEvent): Portfolio => {
   switch (event._tag) {
     case "AccountOpened":
-      return new Portfolio({ ...empty, cash: event.initialBalance })
+      return new Portfolio({ ...empty, cash: event.initialBalance }, true)
     case "FundsDeposited":
-      return new Portfolio({ ...portfolio, cash: BigDecimal.sum(portfolio.cash, event.amount) })
+      return new Portfolio({ ...portfolio, cash: BigDecimal.sum(portfolio.cash, event.amount) }, true)
     case "FundsWithdrawn":
-      return new Portfolio({ ...portfolio, cash: BigDecimal.subtract(portfolio.cash, event.amount) })
+      return new Portfolio({ ...portfolio, cash: BigDecimal.subtract(portfolio.cash, event.amount) }, true)
     case "TradeExecuted":
       return applyTrade(portfolio, event)
     case "RiskLimitsSet":

@@ -254,19 +254,21 @@ export const decide = (command: AccountCommand, state: AccountState): Decision =
 }
 
 // ---- evolve ----
+// evolve rebuilds state from facts that were validated when they were decided or decoded, so its
+// constructors skip validation (the `true`): replaying a long log stays fast.
 
 export const evolve = (state: AccountState, event: AccountEvent): AccountState => {
   if (event._tag === "AccountOpened") {
     return new Opened({
       accountId: event.accountId, customerId: event.customerId, accountType: event.accountType, currency: event.currency,
       limits: noLimits, portfolio: Portfolio.evolve(Portfolio.empty, event), openOrders: HashMap.empty()
-    })
+    }, true)
   }
   if (state._tag !== "Opened") return state
   const portfolio = Portfolio.evolve(state.portfolio, event)
   switch (event._tag) {
     case "RiskLimitsSet":
-      return new Opened({ ...state, limits: event.limits })
+      return new Opened({ ...state, limits: event.limits }, true)
     case "OrderPlaced":
       return Option.match(event.limitPrice, {
         onNone: () => state,
@@ -274,16 +276,16 @@ export const evolve = (state: AccountState, event: AccountEvent): AccountState =
           ...state,
           openOrders: HashMap.set(state.openOrders, event.orderId, new RestingOrder({
             orderId: event.orderId, symbol: event.symbol, side: event.side, quantity: event.quantity, limitPrice, reserved: event.reserved
-          }))
-        })
+          }, true))
+        }, true)
       })
     case "TradeExecuted":
     case "OrderCancelled":
       // A fill or a cancel ends a resting order and releases what it reserved.
-      return new Opened({ ...state, portfolio, openOrders: HashMap.remove(state.openOrders, event.orderId) })
+      return new Opened({ ...state, portfolio, openOrders: HashMap.remove(state.openOrders, event.orderId) }, true)
     case "FundsDeposited":
     case "FundsWithdrawn":
-      return new Opened({ ...state, portfolio })
+      return new Opened({ ...state, portfolio }, true)
     case "OrderRejected":
       return state
   }

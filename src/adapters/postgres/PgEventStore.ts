@@ -14,11 +14,24 @@ const toDate = (t: { readonly epochMillis: number }) => new Date(t.epochMillis)
  */
 export const dialect: SqlEventStore.SqlDialect = {
   timestamp: toDate,
-  insert: (sql, rows) =>
+  // an array parameter, not an IN list: one plan whatever the batch, and one backward probe of the
+  // primary key per aggregate instead of reading every version
+  currentVersions: (sql, ids) =>
+    sql.unsafe<{ aggregate_id: string; version: number | null }>(
+      `SELECT s.id AS aggregate_id,
+         (SELECT e.version FROM events e WHERE e.aggregate_id = s.id ORDER BY e.version DESC LIMIT 1) AS version
+       FROM unnest($1::text[]) AS s(id)`,
+      [ids]
+    ),
+  // the rows and the new head in one statement: one round trip
+  insert: (sql, rows, head) =>
     sql.unsafe(
-      `INSERT INTO events (${SqlEventStore.COLUMNS})
-       SELECT * FROM unnest($1::bigint[], $2::text[], $3::int[], $4::uuid[], $5::text[], $6::smallint[], $7::timestamptz[],
-         $8::bytea[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bytea[])`,
+      `WITH inserted AS (
+         INSERT INTO events (${SqlEventStore.COLUMNS})
+         SELECT * FROM unnest($1::bigint[], $2::text[], $3::int[], $4::uuid[], $5::text[], $6::smallint[], $7::timestamptz[],
+           $8::bytea[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bytea[])
+       )
+       UPDATE event_head SET position = $14, hash = $15 WHERE id = 1`,
       [
         rows.map((r) => r.position),
         rows.map((r) => r.aggregateId),
@@ -32,7 +45,9 @@ export const dialect: SqlEventStore.SqlDialect = {
         rows.map((r) => r.metadata.correlationId),
         rows.map((r) => r.metadata.causationId),
         rows.map((r) => r.metadata.commandId),
-        rows.map((r) => Buffer.from(r.hash, "hex"))
+        rows.map((r) => Buffer.from(r.hash, "hex")),
+        head.position,
+        Buffer.from(head.hash, "hex")
       ]
     ).pipe(Effect.asVoid)
 }

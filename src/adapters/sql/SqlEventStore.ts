@@ -9,8 +9,13 @@ import * as GroupCommit from "./GroupCommit.js"
 
 /** What differs between the SQL engines; everything else is shared. */
 export interface SqlDialect {
-  /** Writes committed rows inside the append transaction (PostgreSQL: one INSERT … SELECT FROM unnest). */
-  readonly insert: (sql: SqlClient.SqlClient, rows: ReadonlyArray<RecordedEvent>) => Effect.Effect<void, SqlError.SqlError>
+  /** The latest version of each aggregate (null when it has none), one index probe per aggregate. */
+  readonly currentVersions: (
+    sql: SqlClient.SqlClient,
+    aggregateIds: ReadonlyArray<string>
+  ) => Effect.Effect<ReadonlyArray<{ readonly aggregate_id: string; readonly version: number | string | null }>, SqlError.SqlError>
+  /** Inside the append transaction: writes the rows and moves `event_head` to the last of them. */
+  readonly insert: (sql: SqlClient.SqlClient, rows: ReadonlyArray<RecordedEvent>, head: ChainLink) => Effect.Effect<void, SqlError.SqlError>
   /** A timestamp as a bound parameter. */
   readonly timestamp: (t: DateTime.Utc) => Date | number
 }
@@ -78,10 +83,8 @@ export const make = (dialect: SqlDialect, options: SqlEventStoreOptions = defaul
           UPDATE event_head SET position = position WHERE id = 1 RETURNING position, hash`
         const head = heads[0]
         if (head === undefined) return yield* Effect.dieMessage("event_head is missing: migrations did not run")
-        const ids = [...new Set(batch.map((r) => r.aggregateId))]
-        const versions = yield* sql<{ aggregate_id: string; version: number | string }>`
-          SELECT aggregate_id, MAX(version) AS version FROM events WHERE ${sql.in("aggregate_id", ids)} GROUP BY aggregate_id`
-        const current = new Map(versions.map((v) => [v.aggregate_id, Number(v.version)]))
+        const versions = yield* dialect.currentVersions(sql, [...new Set(batch.map((r) => r.aggregateId))])
+        const current = new Map(versions.map((v) => [v.aggregate_id, Number(v.version ?? 0)]))
         let position = Number(head.position)
         let previous = hex(head.hash)
         const rows: Array<RecordedEvent> = []
@@ -101,10 +104,7 @@ export const make = (dialect: SqlDialect, options: SqlEventStoreOptions = defaul
           rows.push(...recorded)
           return Either.right({ nextVersion: actual + recorded.length, events: recorded })
         })
-        if (rows.length > 0) {
-          yield* dialect.insert(sql, rows)
-          yield* sql`UPDATE event_head SET position = ${position}, hash = ${Buffer.from(previous, "hex")} WHERE id = 1`
-        }
+        if (rows.length > 0) yield* dialect.insert(sql, rows, { position, hash: previous })
         return { outcomes, position }
       })).pipe(
         Effect.tap(({ position }) => SubscriptionRef.update(committed, (p) => Math.max(p, position))),

@@ -21,7 +21,14 @@ const row = (r: RecordedEvent) => [
 /** SQLite: multi-row INSERTs inside the append transaction. */
 export const dialect: SqlEventStore.SqlDialect = {
   timestamp: millis,
-  insert: (sql, rows) =>
+  // MAX over the (aggregate_id, version) index is one probe per aggregate
+  currentVersions: (sql, ids) =>
+    sql.unsafe<{ aggregate_id: string; version: number | null }>(
+      `SELECT j.value AS aggregate_id, (SELECT MAX(version) FROM events WHERE aggregate_id = j.value) AS version
+       FROM json_each(?) AS j`,
+      [JSON.stringify(ids)]
+    ),
+  insert: (sql, rows, head) =>
     Effect.forEach(
       Array.from({ length: Math.ceil(rows.length / CHUNK) }, (_, i) => rows.slice(i * CHUNK, (i + 1) * CHUNK)),
       (chunk) =>
@@ -30,7 +37,7 @@ export const dialect: SqlEventStore.SqlDialect = {
           chunk.flatMap(row)
         ),
       { discard: true }
-    )
+    ).pipe(Effect.zipRight(sql`UPDATE event_head SET position = ${head.position}, hash = ${Buffer.from(head.hash, "hex")} WHERE id = 1`))
 }
 
 /** The logged purge: log first (which arms the delete trigger), delete, disarm; one transaction. */
