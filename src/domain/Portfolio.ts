@@ -108,3 +108,50 @@ export const evolve = (portfolio: Portfolio, event: AccountEvent): Portfolio => 
 export const grossExposureAtCost = (portfolio: Portfolio, except?: Symbol): BigDecimal.BigDecimal =>
   HashMap.reduce(portfolio.positions, zero, (acc, p, symbol) =>
     symbol === except ? acc : BigDecimal.sum(acc, BigDecimal.abs(p.costBasis)))
+
+export interface PositionValuation {
+  readonly symbol: Symbol
+  readonly quantity: BigDecimal.BigDecimal
+  readonly averageCost: BigDecimal.BigDecimal
+  readonly costBasis: BigDecimal.BigDecimal
+  /** None when the symbol has no price yet. */
+  readonly marketPrice: Option.Option<BigDecimal.BigDecimal>
+  readonly marketValue: Option.Option<BigDecimal.BigDecimal>
+  readonly unrealizedPnl: Option.Option<BigDecimal.BigDecimal>
+  readonly realizedPnl: BigDecimal.BigDecimal
+}
+
+export interface Valuation {
+  readonly cash: BigDecimal.BigDecimal
+  /** Open positions and closed ones that realized P&L, by symbol. */
+  readonly positions: ReadonlyArray<PositionValuation>
+  /** Cash plus the market value of every position (at cost where there is no price). */
+  readonly equity: BigDecimal.BigDecimal
+}
+
+/**
+ * Marks a portfolio to market with the prices given (signed: a short position has a negative
+ * value). Exact: round only where the figures are shown. Read models, as-of queries and
+ * statements all value through this one function.
+ */
+export const valuation = (
+  portfolio: Portfolio,
+  priceOf: (symbol: Symbol) => Option.Option<BigDecimal.BigDecimal>
+): Valuation => {
+  const positions = Array.from(HashMap.entries(portfolio.positions))
+    .filter(([, p]) => !BigDecimal.isZero(p.quantity) || !BigDecimal.isZero(p.realizedPnl))
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([symbol, p]): PositionValuation => {
+      const marketPrice = priceOf(symbol)
+      const marketValue = Option.map(marketPrice, (price) => BigDecimal.multiply(p.quantity, price))
+      return {
+        symbol, quantity: p.quantity, averageCost: averageCost(p), costBasis: p.costBasis, marketPrice, marketValue,
+        unrealizedPnl: Option.map(marketValue, (value) => BigDecimal.subtract(value, p.costBasis)), realizedPnl: p.realizedPnl
+      }
+    })
+  const equity = positions.reduce(
+    (total, p) => BigDecimal.sum(total, Option.getOrElse(p.marketValue, () => p.costBasis)),
+    portfolio.cash
+  )
+  return { cash: portfolio.cash, positions, equity }
+}

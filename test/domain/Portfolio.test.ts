@@ -253,3 +253,22 @@ describe("Decimal: half-even rounding for display", () => {
     expect(fitsScale(decimal("1500"), 0)).toBe(true)
   })
 })
+
+describe("valuation", () => {
+  it("marks positions to market, signed for shorts, and falls back to cost where there is no price", () => {
+    let p = Portfolio.applyTrade(portfolioAfter([opened("10000.00")]), { symbol: Symbol.make("ACME"), tradeType: "BUY", quantity: decimal("10"), price: decimal("100") })
+    p = Portfolio.applyTrade(p, { symbol: Symbol.make("BOLT"), tradeType: "SELL", quantity: decimal("5"), price: decimal("20") })
+    p = Portfolio.applyTrade(p, { symbol: Symbol.make("CORE"), tradeType: "BUY", quantity: decimal("2"), price: decimal("7.5") })
+    const prices: Record<string, string> = { ACME: "110.25", BOLT: "18" }
+    const v = Portfolio.valuation(p, (s) => Option.map(Option.fromNullable(prices[s]), decimal))
+    expect(v.cash).toEqual(decimal("9085")) // 10000 - 1000 + 100 - 15
+    expect(v.positions.map((x) => x.symbol)).toEqual(["ACME", "BOLT", "CORE"])
+    expect(v.positions[0]!.marketValue).toEqual(Option.some(decimal("1102.5")))
+    expect(v.positions[0]!.unrealizedPnl).toEqual(Option.some(decimal("102.5")))
+    expect(v.positions[1]!.marketValue).toEqual(Option.some(decimal("-90")))
+    expect(v.positions[1]!.unrealizedPnl).toEqual(Option.some(decimal("10")))
+    expect(v.positions[2]!.marketPrice).toEqual(Option.none())
+    // 9085 cash + 1102.5 - 90 + 15 (CORE at cost)
+    expect(v.equity).toEqual(decimal("10112.5"))
+  })
+})
