@@ -1,12 +1,15 @@
-import { HttpApiBuilder, HttpServer } from "@effect/platform"
 import { NodeHttpServer, NodeRuntime } from "@effect/platform-node"
-import { Config, Console, Duration, Effect, Layer, Option } from "effect"
+import { Config, Console, Duration, Effect, Layer, Option, Redacted } from "effect"
+import { randomBytes } from "node:crypto"
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { createServer } from "node:http"
+import { join } from "node:path"
 import * as Ed25519Signer from "./adapters/crypto/Ed25519Signer.js"
-import { LedgerlineApi } from "./adapters/http/Api.js"
-import * as SystemHandlers from "./adapters/http/SystemHandlers.js"
+import * as Auth from "./adapters/http/Auth.js"
+import { HttpAppLive } from "./adapters/http/Server.js"
 import * as Memory from "./adapters/memory/index.js"
 import * as PgEventStore from "./adapters/postgres/PgEventStore.js"
+import * as SqlStores from "./adapters/sql/SqlStores.js"
 import * as SqliteEventStore from "./adapters/sqlite/SqliteEventStore.js"
 import { runCheckpointer, verifyChain } from "./application/ChainVerification.js"
 import { CommandHandlerConfig } from "./application/CommandHandler.js"
@@ -15,12 +18,44 @@ import type { CheckpointStore } from "./application/ports/Checkpoints.js"
 import type { EventStore } from "./application/ports/EventStore.js"
 import type { SnapshotStore } from "./application/ports/SnapshotStore.js"
 
-/** Which stores to run: SQLite (a file under ./data) unless told otherwise. */
+// ---- settings (effect Config: a bad value stops start-up naming the variable) ----
+
+const dataDir = Config.string("LEDGERLINE_DATA_DIR").pipe(Config.withDefault("./data"))
 const storeKind = Config.literal("sqlite", "postgres", "memory")("LEDGERLINE_STORE").pipe(Config.withDefault("sqlite" as const))
 
-const StoresLive: Layer.Layer<EventStore | SnapshotStore | CheckpointStore, unknown> = Layer.unwrapEffect(
-  Effect.map(storeKind, (kind) => ({ sqlite: SqliteEventStore.layerConfig, postgres: PgEventStore.layerConfig, memory: Memory.layer })[kind])
-)
+const StoresLive: Layer.Layer<EventStore | SnapshotStore | CheckpointStore, unknown> = Layer.unwrapEffect(Effect.gen(function*() {
+  const kind = yield* storeKind
+  if (kind === "memory") return Memory.layer
+  const store = yield* SqlStores.optionsConfig
+  if (kind === "postgres") {
+    const url = yield* Config.redacted("DATABASE_URL").pipe(Config.withDefault(Redacted.make("postgres://127.0.0.1:5432/postgres")))
+    return PgEventStore.layer({ url, store })
+  }
+  const filename = yield* Config.string("LEDGERLINE_SQLITE_FILE").pipe(Config.orElse(() => Config.map(dataDir, (d) => join(d, "ledgerline.db"))))
+  return SqliteEventStore.layer({ filename, store })
+}))
+
+const SignerLive = Layer.unwrapEffect(Effect.gen(function*() {
+  const file = yield* Config.string("LEDGERLINE_SIGNING_KEY_FILE").pipe(
+    Config.orElse(() => Config.map(dataDir, (d) => join(d, "checkpoint-signing-key.pem")))
+  )
+  return Ed25519Signer.layerFile(file)
+}))
+
+/** LEDGERLINE_JWT_SECRET, or one generated on first start and kept in the data directory. */
+const jwtSecret = Effect.gen(function*() {
+  const given = yield* Config.option(Config.redacted("LEDGERLINE_JWT_SECRET"))
+  if (Option.isSome(given)) return given.value
+  const file = join(yield* dataDir, "jwt-secret")
+  return yield* Effect.sync(() => {
+    if (!existsSync(file)) {
+      mkdirSync(join(file, ".."), { recursive: true })
+      writeFileSync(file, randomBytes(32).toString("hex"), { mode: 0o600 })
+    }
+    return Redacted.make(readFileSync(file, "utf8").trim())
+  })
+})
+const JwtSecretLive = Layer.effect(Auth.JwtSecret, jwtSecret)
 
 const HandlerConfigLive = Layer.effect(CommandHandlerConfig, Effect.gen(function*() {
   const snapshotEvery = yield* Config.integer("LEDGERLINE_SNAPSHOT_EVERY").pipe(Config.withDefault(100))
@@ -36,24 +71,22 @@ const ProcessesLive = Layer.scopedDiscard(Effect.gen(function*() {
 }))
 
 const HttpLive = Layer.unwrapEffect(Effect.gen(function*() {
-  const port = yield* Config.port("PORT").pipe(Config.withDefault(8080))
+  const port = yield* Config.port("PORT").pipe(Config.withDefault(3000))
   const host = yield* Config.string("HOST").pipe(Config.withDefault("127.0.0.1"))
   const kind = yield* storeKind
-  yield* Effect.logInfo(`Ledgerline: event store ${kind}`)
-  return HttpApiBuilder.serve().pipe(
-    HttpServer.withLogAddress,
-    Layer.provide(HttpApiBuilder.api(LedgerlineApi)),
-    Layer.provide(SystemHandlers.layer(kind)),
-    Layer.provide(NodeHttpServer.layer(createServer, { port, host }))
-  )
+  yield* Effect.logInfo(`Ledgerline on http://${host}:${port} (store: ${kind}); API docs at /docs, OpenAPI at /openapi.json`)
+  yield* Effect.logInfo("a token: npm run token -- --user alice --role trader   (roles: trader, risk, auditor, admin)")
+  return HttpAppLive(kind).pipe(Layer.provide(NodeHttpServer.layer(createServer, { port, host })))
 }))
 
 const serve = HttpLive.pipe(
   Layer.merge(ProcessesLive),
-  Layer.provide(HandlerConfigLive),
-  Layer.provide(Layer.merge(StoresLive, Ed25519Signer.layerConfig)),
+  Layer.provide(Layer.mergeAll(HandlerConfigLive, JwtSecretLive)),
+  Layer.provide(Layer.merge(StoresLive, SignerLive)),
   Layer.launch
 )
+
+// ---- other commands ----
 
 /** `verify`: walk the log, recompute every link, check the signed checkpoints; exit 1 when broken. */
 const verify = Effect.gen(function*() {
@@ -66,8 +99,28 @@ const verify = Effect.gen(function*() {
   yield* Console.error(`chain BROKEN at position ${report.position}` +
     `${Option.match(report.eventId, { onNone: () => "", onSome: (id) => ` (event ${id})` })}: ${report.problem}\n${report.detail}`)
   process.exitCode = 1
-}).pipe(Effect.provide(Layer.merge(StoresLive, Ed25519Signer.layerConfig)))
+}).pipe(Effect.provide(Layer.merge(StoresLive, SignerLive)))
 
-const command = process.argv[2] ?? "serve"
-const program = command === "verify" ? verify : command === "serve" ? serve : Effect.dieMessage(`unknown command: ${command} (serve | verify)`)
+/** `token --user alice --role trader [--role risk] [--ttl 3600]`: a bearer token for the configured secret. */
+const token = (args: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    const flag = (name: string) => args.flatMap((a, i) => (a === `--${name}` && args[i + 1] !== undefined ? [args[i + 1]!] : []))
+    const user = flag("user")[0]
+    const roles = flag("role")
+    if (user === undefined || roles.length === 0) return yield* Effect.fail(new Error("usage: npm run token -- --user <id> --role <trader|risk|auditor|admin>"))
+    const valid = roles.filter((r): r is Auth.Role => ["trader", "risk", "auditor", "admin"].includes(r))
+    if (valid.length !== roles.length) return yield* Effect.fail(new Error(`unknown role in: ${roles.join(", ")}`))
+    const ttl = Number(flag("ttl")[0] ?? 3600)
+    const secret = yield* jwtSecret
+    yield* Console.log(yield* Effect.promise(() => Auth.sign(secret, user, valid, ttl)))
+  })
+
+const [command = "serve", ...args] = process.argv.slice(2)
+const program = command === "serve"
+  ? serve
+  : command === "verify"
+  ? verify
+  : command === "token"
+  ? token(args)
+  : Effect.fail(new Error(`unknown command: ${command} (serve | verify | token)`))
 program.pipe(NodeRuntime.runMain)

@@ -12,6 +12,8 @@ const run = (accountId: AccountId, command: AccountCommand, context?: Partial<Co
   Effect.flatMap(commandContext(context), (ctx) => handle(accountId, command, ctx))
 
 export interface OpenAccountInput {
+  /** Chosen by the caller (e.g. derived from an idempotency key); a fresh UUIDv7 when absent. */
+  readonly accountId?: AccountId
   readonly customerId: CustomerId
   readonly accountType: AccountType
   readonly currency: Currency
@@ -20,9 +22,9 @@ export interface OpenAccountInput {
 
 export const openAccount = Effect.fn("TradingAccounts.open")(
   function*(input: OpenAccountInput, context?: Partial<CommandContext>) {
-    const accountId = AccountId.make(yield* uuidv7)
+    const accountId = input.accountId ?? AccountId.make(yield* uuidv7)
     const at = yield* DateTime.now
-    const result = yield* run(accountId, AccountCommand.OpenAccount({ accountId, ...input, at }), context)
+    const result = yield* run(accountId, AccountCommand.OpenAccount({ ...input, accountId, at }), context)
     return { accountId, ...result }
   }
 )

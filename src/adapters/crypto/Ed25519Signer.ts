@@ -35,8 +35,8 @@ export const loadOrCreate = (file: string) =>
     return createPrivateKey(readFileSync(file))
   })
 
-export const layerConfig = Layer.effect(Signer, Effect.gen(function*() {
-  const file = yield* Config.string("LEDGERLINE_SIGNING_KEY_FILE").pipe(Config.withDefault("./data/checkpoint-signing-key.pem"))
+/** The signer for the key in `file` (created on first start), trusting LEDGERLINE_TRUSTED_KEY_FILES too. */
+export const layerFile = (file: string) => Layer.effect(Signer, Effect.gen(function*() {
   const trustedFiles = yield* Config.array(Config.string(), "LEDGERLINE_TRUSTED_KEY_FILES").pipe(Config.withDefault([]))
   const trusted = trustedFiles.map((f) => createPublicKey(readFileSync(f)))
   return make(yield* loadOrCreate(file), trusted)

@@ -1,0 +1,89 @@
+import { Effect, Option } from "effect"
+import { createHash } from "node:crypto"
+import type { CommandContext } from "../../application/CommandHandler.js"
+import type { CheckpointStoreUnavailable } from "../../application/ports/Checkpoints.js"
+import type { ConcurrencyConflict, EventStoreUnavailable } from "../../application/ports/EventStore.js"
+import type { SnapshotStoreUnavailable } from "../../application/ports/SnapshotStore.js"
+import * as TradingAccounts from "../../application/TradingAccounts.js"
+import { AccountId } from "../../domain/Ids.js"
+import type { Opened } from "../../domain/TradingAccount.js"
+import { Conflict, Forbidden, NotFound, Rejected, Unavailable } from "./ApiErrors.js"
+import { CurrentUser, type Role } from "./Auth.js"
+
+export interface CommandHeaders {
+  readonly "idempotency-key"?: string | undefined
+  readonly "x-correlation-id"?: string | undefined
+}
+
+/**
+ * The command context from the caller: the Idempotency-Key becomes the commandId (scoped to the
+ * user, so two clients cannot collide), X-Correlation-Id the correlationId.
+ */
+export const commandContext = (headers: CommandHeaders) =>
+  Effect.map(CurrentUser, (user): Partial<CommandContext> => ({
+    userId: user.userId,
+    ...(headers["idempotency-key"] === undefined ? {} : { commandId: `${user.userId}/${headers["idempotency-key"]}` }),
+    ...(headers["x-correlation-id"] === undefined ? {} : { correlationId: headers["x-correlation-id"] })
+  }))
+
+/** A stable UUID (version 8, name-based on SHA-256) for a name: repeated requests get the same id. */
+export const uuidFor = (name: string) => {
+  const h = createHash("sha256").update(name).digest("hex")
+  const variant = ((parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16)
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`
+}
+
+/** A business rejection from a decider: anything with a reason code and a message. */
+interface Refusal { readonly _tag: string; readonly code: string; readonly message: string }
+
+const detailsOf = (e: object): Record<string, unknown> => {
+  const details: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(e)) {
+    if (k === "_tag" || k === "message" || k === "stack" || k === "name") continue
+    details[k] = typeof v === "object" && v !== null && "value" in v && "scale" in v ? String(v) : v
+  }
+  return details
+}
+
+/** Maps what the core can fail with to the API's errors; never a 500 for a known failure. */
+export const toApiError = (
+  e: Refusal | ConcurrencyConflict | EventStoreUnavailable | SnapshotStoreUnavailable | CheckpointStoreUnavailable
+) => {
+  switch (e._tag) {
+    case "ConcurrencyConflict":
+      return new Conflict({ code: "CONCURRENCY", message: e.message, details: detailsOf(e) })
+    case "EventStoreUnavailable":
+    case "SnapshotStoreUnavailable":
+    case "CheckpointStoreUnavailable":
+      return new Unavailable({ code: "UNAVAILABLE", message: "the event store is unavailable; retry" })
+    default: {
+      const r = e as Refusal
+      return new Rejected({ code: r.code, message: r.message, details: detailsOf(r) })
+    }
+  }
+}
+
+export const requireRole = (...roles: ReadonlyArray<Role>) =>
+  Effect.flatMap(CurrentUser, (user) =>
+    user.roles.some((r) => r === "admin" || roles.includes(r))
+      ? Effect.succeed(user)
+      : Effect.fail(new Forbidden({ code: "FORBIDDEN", message: `needs one of the roles: ${["admin", ...roles].join(", ")}` })))
+
+/**
+ * The account, if the caller may see it: traders only their own customer's accounts; risk, auditor
+ * and admin every account. An unknown account is 404, whoever asks.
+ */
+export const accessAccount = (id: string, mode: "read" | "trade") =>
+  Effect.gen(function*() {
+    const user = yield* CurrentUser
+    const { state, version } = yield* TradingAccounts.getAccount(AccountId.make(id)).pipe(Effect.mapError(toApiError))
+    if (state._tag !== "Opened") return yield* new NotFound({ code: "NOT_FOUND", message: `no account ${id}` })
+    const isOwner = user.roles.includes("trader") && state.customerId === user.userId
+    const allowed = user.roles.includes("admin") || isOwner ||
+      (mode === "read" && (user.roles.includes("risk") || user.roles.includes("auditor")))
+    if (!allowed) return yield* new Forbidden({ code: "FORBIDDEN", message: `not allowed to ${mode} on account ${id}` })
+    return { account: state as Opened, version }
+  })
+
+export const lastPosition = (recorded: ReadonlyArray<{ readonly position: number }>) =>
+  Option.getOrElse(Option.fromNullable(recorded[recorded.length - 1]?.position), () => 0)
