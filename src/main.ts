@@ -9,14 +9,18 @@ import * as Auth from "./adapters/http/Auth.js"
 import { HttpAppLive } from "./adapters/http/Server.js"
 import * as Memory from "./adapters/memory/index.js"
 import * as PgEventStore from "./adapters/postgres/PgEventStore.js"
+import * as SimulatedFeed from "./adapters/simulator/SimulatedFeed.js"
 import * as SqlStores from "./adapters/sql/SqlStores.js"
 import * as SqliteEventStore from "./adapters/sqlite/SqliteEventStore.js"
 import { runCheckpointer, verifyChain } from "./application/ChainVerification.js"
 import { CommandHandlerConfig } from "./application/CommandHandler.js"
 import { runLimitOrderFiller } from "./application/LimitOrderFiller.js"
+import { runMarketFeed } from "./application/MarketData.js"
+import * as Markets from "./application/Markets.js"
 import type { CheckpointStore } from "./application/ports/Checkpoints.js"
 import type { EventStore } from "./application/ports/EventStore.js"
 import type { SnapshotStore } from "./application/ports/SnapshotStore.js"
+import { decimal } from "./domain/Decimal.js"
 
 // ---- settings (effect Config: a bad value stops start-up naming the variable) ----
 
@@ -70,6 +74,26 @@ const ProcessesLive = Layer.scopedDiscard(Effect.gen(function*() {
   yield* Effect.forkScoped(runCheckpointer(checkpointEvery))
 }))
 
+/**
+ * The markets the simulator opens: a tick may move 5 % (the walk moves well under 1 %), a LIMIT
+ * price may sit 10 % from the last price, and an anomalous tick halts trading.
+ */
+const simulatedMarkets: Markets.MarketSettings = { priceBand: decimal("0.05"), orderBand: decimal("0.1"), haltOnAnomaly: true }
+
+/** The simulated feed (on unless LEDGERLINE_SIMULATOR=off), each walk resuming at its market's last price. */
+const MarketDataLive = Layer.unwrapEffect(Effect.gen(function*() {
+  if (!(yield* SimulatedFeed.enabled)) return Layer.empty
+  const { instruments, ticksPerSecond } = yield* SimulatedFeed.config
+  yield* Effect.logInfo(`market simulator: ${instruments.map((i) => i.symbol).join(", ")} at ${ticksPerSecond} tick(s)/s each`)
+  return Layer.scopedDiscard(Effect.forkScoped(runMarketFeed({ openMarkets: true, settings: simulatedMarkets }))).pipe(
+    Layer.provide(SimulatedFeed.layerConfigResuming((symbol) =>
+      Markets.marketView(symbol).pipe(
+        Effect.map((view) => view.lastPrice),
+        Effect.catchTag("EventStoreUnavailable", () => Effect.succeed(Option.none()))
+      )))
+  )
+}))
+
 const HttpLive = Layer.unwrapEffect(Effect.gen(function*() {
   const port = yield* Config.port("PORT").pipe(Config.withDefault(3000))
   const host = yield* Config.string("HOST").pipe(Config.withDefault("127.0.0.1"))
@@ -81,6 +105,7 @@ const HttpLive = Layer.unwrapEffect(Effect.gen(function*() {
 
 const serve = HttpLive.pipe(
   Layer.merge(ProcessesLive),
+  Layer.merge(MarketDataLive),
   Layer.provide(Layer.mergeAll(HandlerConfigLive, JwtSecretLive)),
   Layer.provide(Layer.merge(StoresLive, SignerLive)),
   Layer.launch

@@ -84,16 +84,6 @@ export const load = <C, S, E extends { readonly _tag: string }, R>(aggregate: Ag
       return { state: fold(aggregate.decider)(events, start.state), version: start.version + tail.length }
     })
 
-/** State as of an instant: the events stamped at or before `at`, folded with the same evolve. */
-export const loadAsOf = <C, S, E extends { readonly _tag: string }, R>(aggregate: Aggregate<C, S, E, R>) =>
-  (id: string, at: DateTime.Utc) =>
-    Effect.gen(function*() {
-      const stream = yield* readStream(streamId(aggregate, id), 1)
-      const upTo = stream.filter((e) => DateTime.lessThanOrEqualTo(e.timestamp, at))
-      const events = yield* decodeEvents(aggregate, upTo)
-      return { state: fold(aggregate.decider)(events), version: upTo.length } satisfies Loaded<S>
-    })
-
 /**
  * The generic command handler: load, decide, append at the loaded version. On a conflict it
  * reloads and decides again (bounded, jittered back-off). A repeated commandId returns the first

@@ -3,7 +3,8 @@ import type { AccountType, OrderType, RiskLimits, Side } from "../domain/Account
 import { AccountId, type Currency, type CustomerId, OrderId, type Symbol, TradeId } from "../domain/Ids.js"
 import { AccountCommand } from "../domain/TradingAccount.js"
 import { Accounts } from "./Aggregate.js"
-import { type CommandContext, commandContext, handler, load, loadAsOf } from "./CommandHandler.js"
+import { stateAt } from "./AsOf.js"
+import { type CommandContext, commandContext, handler, load } from "./CommandHandler.js"
 import { uuidv7 } from "./Ids.js"
 import { marketView } from "./Markets.js"
 
@@ -83,6 +84,6 @@ export const fillOrder = Effect.fn("TradingAccounts.fillOrder")(
 export const getAccount = (accountId: AccountId) => load(Accounts)(accountId)
 
 /** "What did this account hold at 14:32?": the same fold over the events up to that instant. */
-export const getAccountAsOf = (accountId: AccountId, at: DateTime.Utc) => loadAsOf(Accounts)(accountId, at)
+export const getAccountAsOf = (accountId: AccountId, at: DateTime.Utc) => stateAt(Accounts)(accountId, at)
 
 export const noLimitPrice = Option.none<BigDecimal.BigDecimal>()
