@@ -7,37 +7,20 @@ import { join } from "node:path"
 import * as Ed25519Signer from "./adapters/crypto/Ed25519Signer.js"
 import * as Auth from "./adapters/http/Auth.js"
 import { HttpAppLive } from "./adapters/http/Server.js"
-import * as Memory from "./adapters/memory/index.js"
-import * as PgEventStore from "./adapters/postgres/PgEventStore.js"
 import * as SimulatedFeed from "./adapters/simulator/SimulatedFeed.js"
-import * as SqlStores from "./adapters/sql/SqlStores.js"
-import * as SqliteEventStore from "./adapters/sqlite/SqliteEventStore.js"
 import { runCheckpointer, verifyChain } from "./application/ChainVerification.js"
 import { CommandHandlerConfig } from "./application/CommandHandler.js"
 import { runLimitOrderFiller } from "./application/LimitOrderFiller.js"
 import { runMarketFeed } from "./application/MarketData.js"
+import { runProjections } from "./application/Projections.js"
 import * as Markets from "./application/Markets.js"
-import type { CheckpointStore } from "./application/ports/Checkpoints.js"
-import type { EventStore } from "./application/ports/EventStore.js"
-import type { SnapshotStore } from "./application/ports/SnapshotStore.js"
+import { StoresLive } from "./cli/Stores.js"
 import { decimal } from "./domain/Decimal.js"
 
 // ---- settings (effect Config: a bad value stops start-up naming the variable) ----
 
 const dataDir = Config.string("LEDGERLINE_DATA_DIR").pipe(Config.withDefault("./data"))
 const storeKind = Config.literal("sqlite", "postgres", "memory")("LEDGERLINE_STORE").pipe(Config.withDefault("sqlite" as const))
-
-const StoresLive: Layer.Layer<EventStore | SnapshotStore | CheckpointStore, unknown> = Layer.unwrapEffect(Effect.gen(function*() {
-  const kind = yield* storeKind
-  if (kind === "memory") return Memory.layer
-  const store = yield* SqlStores.optionsConfig
-  if (kind === "postgres") {
-    const url = yield* Config.redacted("DATABASE_URL").pipe(Config.withDefault(Redacted.make("postgres://127.0.0.1:5432/postgres")))
-    return PgEventStore.layer({ url, store })
-  }
-  const filename = yield* Config.string("LEDGERLINE_SQLITE_FILE").pipe(Config.orElse(() => Config.map(dataDir, (d) => join(d, "ledgerline.db"))))
-  return SqliteEventStore.layer({ filename, store })
-}))
 
 const SignerLive = Layer.unwrapEffect(Effect.gen(function*() {
   const file = yield* Config.string("LEDGERLINE_SIGNING_KEY_FILE").pipe(
@@ -70,6 +53,7 @@ const HandlerConfigLive = Layer.effect(CommandHandlerConfig, Effect.gen(function
 /** Processes that follow the log for as long as the service runs. */
 const ProcessesLive = Layer.scopedDiscard(Effect.gen(function*() {
   const checkpointEvery = yield* Config.duration("LEDGERLINE_CHECKPOINT_EVERY").pipe(Config.withDefault(Duration.minutes(1)))
+  yield* Effect.forkScoped(runProjections)
   yield* Effect.forkScoped(runLimitOrderFiller())
   yield* Effect.forkScoped(runCheckpointer(checkpointEvery))
 }))

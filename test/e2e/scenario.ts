@@ -96,6 +96,45 @@ export const tradingDay = (server: Server) =>
     expect(depositEvent.metadata).toMatchObject({ userId: "alice", correlationId: "corr-42", commandId: "alice/dep-1" })
     expect(depositEvent.data).toMatchObject({ amount: "500" })
 
+    // the read side: read-your-writes on the portfolio, marked to the latest price
+    const limitsOff = yield* call("PUT", `/v1/accounts/${id}/risk-limits`, { token: risk, body: {} })
+    const portfolio = yield* call("GET", `/v1/accounts/${id}/portfolio?minPosition=${limitsOff.body.position}`, { token: alice })
+    expect(portfolio.status).toBe(200)
+    expect(portfolio.body).toMatchObject({
+      accountId: id, cash: "500.00", equity: "1500.00",
+      positions: [{ symbol: "ACME", quantity: "10.00", avgCost: "100.0000", marketPrice: "100.0000", marketValue: "1000.00", unrealizedPnl: "0.00", realizedPnl: "0.00" }]
+    })
+    const uptick = yield* call("POST", "/v1/markets/ACME/prices", { token: risk, body: { price: "101.25", timestamp: "2026-03-02T14:31:00Z" } })
+    const marked = yield* call("GET", `/v1/accounts/${id}/portfolio?minPosition=${uptick.body.position}`, { token: alice })
+    expect(marked.body.positions[0]).toMatchObject({ marketPrice: "101.2500", marketValue: "1012.50", unrealizedPnl: "12.50" })
+    expect(marked.body.equity).toBe("1512.50")
+    const notYet = yield* call("GET", `/v1/accounts/${id}/portfolio?minPosition=999999`, { token: alice })
+    expect(notYet.status).toBe(503)
+    expect(notYet.body).toMatchObject({ code: "NOT_YET_PROJECTED" })
+    expect(notYet.headers.get("retry-after")).toBe("1")
+
+    // the same state folded from the events, as of now, and nothing before the account existed
+    const now = new Date().toISOString()
+    const asOfNow = yield* call("GET", `/v1/accounts/${id}/portfolio?at=${now}`, { token: alice })
+    expect(asOfNow.body).toMatchObject({ cash: "500.00", equity: "1512.50", positions: [{ quantity: "10.00", marketValue: "1012.50" }] })
+    expect((yield* call("GET", `/v1/accounts/${id}/portfolio?at=2000-01-01T00:00:00Z`, { token: alice })).status).toBe(404)
+
+    // trade history, newest first, with keyset pagination
+    const sell = yield* call("POST", `/v1/accounts/${id}/orders`, { token: alice, body: { symbol: "ACME", side: "SELL", type: "MARKET", quantity: "2" } })
+    expect(sell.body).toMatchObject({ status: "FILLED", trade: { price: "101.2500" } })
+    const first = yield* call("GET", `/v1/accounts/${id}/trades?limit=1&minPosition=${sell.body.position}`, { token: alice })
+    expect(first.body.items).toMatchObject([{ side: "SELL", quantity: "2.00", price: "101.2500", symbol: "ACME" }])
+    expect(first.body.nextCursor).toEqual(expect.any(String))
+    const second = yield* call("GET", `/v1/accounts/${id}/trades?limit=1&cursor=${first.body.nextCursor}`, { token: alice })
+    expect(second.body).toMatchObject({ items: [{ side: "BUY", quantity: "10.00", price: "100.0000" }], nextCursor: null })
+    expect((yield* call("GET", `/v1/accounts/${id}/trades?cursor=forged`, { token: alice })).body).toMatchObject({ code: "VALIDATION" })
+
+    // end-of-day balances
+    const today = new Date().toISOString().slice(0, 10)
+    const history = yield* call("GET", `/v1/accounts/${id}/balance-history?from=${today}&to=${today}&interval=day`, { token: alice })
+    expect(history.status).toBe(200)
+    expect(history.body).toEqual([{ date: today, cash: "702.50", equity: "1512.50" }])
+
     // and the log verifies
     expect((yield* call("GET", "/v1/audit/verify", { token: alice })).status).toBe(403)
     expect((yield* call("GET", "/v1/audit/verify", { token: auditor })).body).toMatchObject({ ok: true })

@@ -7,13 +7,42 @@ import { AccountEvent, RiskLimits } from "../../domain/AccountEvents.js"
 import { CASH_SCALE, display, PRICE_SCALE, QUANTITY_SCALE } from "../../domain/Decimal.js"
 import { AccountId, OrderId } from "../../domain/Ids.js"
 import { availableCash } from "../../domain/TradingAccount.js"
-import { Forbidden } from "./ApiErrors.js"
+import { portfolioAsOf } from "../../application/AsOf.js"
+import { ReadModel } from "../../application/ports/ReadModel.js"
+import { waitFor } from "../../application/Projections.js"
+import { decodeTradeCursor } from "../../application/projections/ReadModelRows.js"
+import type * as Portfolio from "../../domain/Portfolio.js"
+import { BadRequest, Forbidden, NotFound, Unavailable } from "./ApiErrors.js"
 import { LedgerlineApi } from "./Api.js"
 import { accessAccount, commandContext, lastPosition, requireRole, toApiError, uuidFor } from "./HttpSupport.js"
 
 const cash = (x: Parameters<typeof display>[0]) => display(x, CASH_SCALE)
 const optionalCash = (x: Option.Option<Parameters<typeof display>[0]>) => Option.getOrNull(Option.map(x, cash))
 const encodeAccountEvent = Schema.encodeSync(AccountEvent)
+
+const readModelDown = () => new Unavailable({ code: "UNAVAILABLE", message: "the read model is unavailable; retry" })
+const notProjectedYet = new Unavailable({ code: "NOT_YET_PROJECTED", message: "the read model has not caught up yet; retry" })
+
+/** Read-your-writes: with `minPosition`, wait (up to 2 s) until the read model has projected it, else 503. */
+const readYourWrites = (minPosition: number | undefined) =>
+  minPosition === undefined
+    ? Effect.void
+    : waitFor(minPosition, "2 seconds").pipe(
+      Effect.asVoid,
+      Effect.catchTags({
+        ProjectionTimeout: (e) => new Unavailable({ code: "NOT_YET_PROJECTED", message: e.message, details: { position: e.position, reached: e.reached } }),
+        ReadModelUnavailable: readModelDown
+      })
+    )
+
+const portfolioBody = (accountId: string, asOf: DateTime.Utc, v: Portfolio.Valuation) => ({
+  accountId, asOf: DateTime.formatIso(asOf), cash: cash(v.cash), equity: cash(v.equity),
+  positions: v.positions.map((p) => ({
+    symbol: p.symbol, quantity: display(p.quantity, QUANTITY_SCALE), avgCost: display(p.averageCost, PRICE_SCALE),
+    marketPrice: Option.getOrNull(Option.map(p.marketPrice, (x) => display(x, PRICE_SCALE))),
+    marketValue: optionalCash(p.marketValue), unrealizedPnl: optionalCash(p.unrealizedPnl), realizedPnl: cash(p.realizedPnl)
+  }))
+})
 
 export const layer = HttpApiBuilder.group(LedgerlineApi, "accounts", (handlers) =>
   handlers
@@ -104,6 +133,64 @@ export const layer = HttpApiBuilder.group(LedgerlineApi, "accounts", (handlers) 
         const result = yield* TradingAccounts.cancelOrder(AccountId.make(path.id), OrderId.make(path.orderId), yield* commandContext(headers))
           .pipe(Effect.mapError(toApiError))
         return { orderId: path.orderId, version: result.version, position: lastPosition(result.recorded) }
+      }))
+    .handle("portfolio", ({ path, urlParams }) =>
+      Effect.gen(function*() {
+        yield* accessAccount(path.id, "read")
+        if (urlParams.at !== undefined) {
+          const past = yield* portfolioAsOf(AccountId.make(path.id), urlParams.at).pipe(Effect.mapError(toApiError))
+          if (Option.isNone(past)) {
+            return yield* new NotFound({ code: "NOT_FOUND", message: `account ${path.id} did not exist at ${DateTime.formatIso(urlParams.at)}` })
+          }
+          return portfolioBody(path.id, urlParams.at, past.value.valuation)
+        }
+        yield* readYourWrites(urlParams.minPosition)
+        const readModel = yield* ReadModel
+        const row = yield* readModel.portfolio(path.id).pipe(Effect.mapError(readModelDown))
+        if (Option.isNone(row)) return yield* notProjectedYet
+        const p = row.value
+        return {
+          accountId: path.id, asOf: DateTime.formatIso(p.lastUpdated), cash: cash(p.cash), equity: cash(p.equity),
+          positions: p.positions.map((x) => ({
+            symbol: x.symbol, quantity: display(x.quantity, QUANTITY_SCALE), avgCost: display(x.avgCost, PRICE_SCALE),
+            marketPrice: Option.getOrNull(Option.map(x.marketPrice, (v) => display(v, PRICE_SCALE))),
+            marketValue: optionalCash(x.marketValue), unrealizedPnl: optionalCash(x.unrealizedPnl), realizedPnl: cash(x.realizedPnl)
+          }))
+        }
+      }))
+    .handle("trades", ({ path, urlParams }) =>
+      Effect.gen(function*() {
+        yield* accessAccount(path.id, "read")
+        if (urlParams.cursor !== undefined && Option.isNone(decodeTradeCursor(urlParams.cursor))) {
+          return yield* new BadRequest({ code: "VALIDATION", message: "the cursor is not one this API issued", details: [{ field: "cursor" }] })
+        }
+        yield* readYourWrites(urlParams.minPosition)
+        const readModel = yield* ReadModel
+        const page = yield* readModel.trades(path.id, {
+          limit: urlParams.limit ?? 50,
+          ...(urlParams.from === undefined ? {} : { from: urlParams.from }),
+          ...(urlParams.to === undefined ? {} : { to: urlParams.to }),
+          ...(urlParams.symbol === undefined ? {} : { symbol: urlParams.symbol }),
+          ...(urlParams.cursor === undefined ? {} : { cursor: urlParams.cursor })
+        }).pipe(Effect.mapError(readModelDown))
+        return {
+          items: page.items.map((t) => ({
+            tradeId: t.tradeId, orderId: t.orderId, symbol: t.symbol, side: t.side, quantity: display(t.quantity, QUANTITY_SCALE),
+            price: display(t.price, PRICE_SCALE), executedAt: DateTime.formatIso(t.executedAt)
+          })),
+          nextCursor: Option.getOrNull(page.nextCursor)
+        }
+      }))
+    .handle("balanceHistory", ({ path, urlParams }) =>
+      Effect.gen(function*() {
+        yield* accessAccount(path.id, "read")
+        if (urlParams.from > urlParams.to) {
+          return yield* new BadRequest({ code: "VALIDATION", message: "from is after to", details: [{ field: "from" }] })
+        }
+        yield* readYourWrites(urlParams.minPosition)
+        const readModel = yield* ReadModel
+        const points = yield* readModel.balanceHistory(path.id, urlParams.from, urlParams.to).pipe(Effect.mapError(readModelDown))
+        return points.map((p) => ({ date: p.date, cash: cash(p.cash), equity: cash(p.equity) }))
       }))
     .handle("events", ({ path, urlParams }) =>
       Effect.gen(function*() {

@@ -83,6 +83,36 @@ const EventsParams = Schema.Struct({
   limit: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 1000)))
 })
 
+const PositionView = Schema.Struct({
+  symbol: Schema.String, quantity: Shown, avgCost: Shown, marketPrice: Schema.NullOr(Shown), marketValue: Schema.NullOr(Shown),
+  unrealizedPnl: Schema.NullOr(Shown), realizedPnl: Shown
+})
+export const PortfolioResponse = Schema.Struct({
+  accountId: Schema.String, asOf: Schema.String, cash: Shown, positions: Schema.Array(PositionView), equity: Shown
+})
+const PortfolioParams = Schema.Struct({ ...ReadParams.fields, at: Schema.optional(Schema.DateTimeUtc) })
+
+export const TradesResponse = Schema.Struct({
+  items: Schema.Array(Schema.Struct({
+    tradeId: Schema.String, orderId: Schema.String, symbol: Schema.String, side: Side, quantity: Shown, price: Shown, executedAt: Schema.String
+  })),
+  nextCursor: Schema.NullOr(Schema.String)
+})
+const TradesParams = Schema.Struct({
+  ...ReadParams.fields,
+  from: Schema.optional(Schema.DateTimeUtc),
+  to: Schema.optional(Schema.DateTimeUtc),
+  symbol: Schema.optional(Symbol),
+  limit: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 500))),
+  cursor: Schema.optional(Schema.String)
+})
+
+const Day = Schema.String.pipe(Schema.pattern(/^\d{4}-\d{2}-\d{2}$/)).annotations({ description: "a UTC date, YYYY-MM-DD" })
+export const BalanceHistoryResponse = Schema.Array(Schema.Struct({ date: Schema.String, cash: Shown, equity: Shown }))
+const BalanceHistoryParams = Schema.Struct({
+  ...ReadParams.fields, from: Day, to: Day, interval: Schema.optional(Schema.Literal("day"))
+})
+
 export const VerifyResponse = Schema.Struct({
   ok: Schema.Boolean,
   checked: Schema.Number,
@@ -108,6 +138,11 @@ export class AccountsGroup extends HttpApiGroup.make("accounts")
     .setHeaders(CommandHeaders).addSuccess(OrderResponse, { status: 201 }))
   .add(HttpApiEndpoint.del("cancelOrder", "/v1/accounts/:id/orders/:orderId")
     .setPath(Schema.Struct({ id: Schema.String, orderId: Schema.String })).setHeaders(CommandHeaders).addSuccess(CancelResponse))
+  .add(HttpApiEndpoint.get("portfolio", "/v1/accounts/:id/portfolio").setPath(AccountPath).setUrlParams(PortfolioParams)
+    .addSuccess(PortfolioResponse))
+  .add(HttpApiEndpoint.get("trades", "/v1/accounts/:id/trades").setPath(AccountPath).setUrlParams(TradesParams).addSuccess(TradesResponse))
+  .add(HttpApiEndpoint.get("balanceHistory", "/v1/accounts/:id/balance-history").setPath(AccountPath)
+    .setUrlParams(BalanceHistoryParams).addSuccess(BalanceHistoryResponse))
   .add(HttpApiEndpoint.get("events", "/v1/accounts/:id/events").setPath(AccountPath).setUrlParams(EventsParams).addSuccess(EventsResponse))
   .addError(NotFound).addError(Forbidden).addError(Conflict).addError(Rejected).addError(Unavailable).addError(BadRequest)
   .middleware(Authentication) {}

@@ -62,7 +62,9 @@ const retention = Effect.map(SqlClient.SqlClient, (sql) =>
       )
   }))
 
-export const engine: SqlStores.SqlEngine = { dialect, migrate, retention }
+export const engine: SqlStores.SqlEngine = {
+  dialect, migrate, retention, readModel: { timestamp: toDate, day: "to_char(day, 'YYYY-MM-DD')" }
+}
 
 export interface PgStoreConfig {
   readonly url: Redacted.Redacted
@@ -70,7 +72,7 @@ export interface PgStoreConfig {
   readonly store?: SqlEventStore.SqlEventStoreOptions
 }
 
-/** EventStore, SnapshotStore, CheckpointStore and Retention on PostgreSQL; migrates the schema when built. */
+/** EventStore, SnapshotStore, CheckpointStore, Retention and the read models on PostgreSQL; migrates the schema when built. */
 export const layer = (config: PgStoreConfig): Layer.Layer<SqlStores.SqlStores, unknown> =>
   Layer.scopedContext(SqlStores.make(engine, config.store)).pipe(
     Layer.provide(PgClient.layer({ url: config.url, maxConnections: config.maxConnections ?? 10 }))

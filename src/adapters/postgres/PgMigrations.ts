@@ -110,8 +110,67 @@ const checkpoints = statements(
     FOR EACH STATEMENT EXECUTE FUNCTION ledgerline_refuse_change()`
 )
 
+// The read models (docs/adr/0009): the brief's DDL with exact NUMERIC columns added. Its TIMESTAMP
+// is an instant, so timestamptz; numeric comes back from node-postgres as a string, never a float.
+const readModels = statements(
+  `CREATE TABLE projection_checkpoints (name text PRIMARY KEY, position bigint NOT NULL)`,
+  `CREATE TABLE account_balances (
+    account_id     varchar(50) PRIMARY KEY,
+    cash           numeric     NOT NULL,
+    realized_pnl   numeric     NOT NULL,
+    equity         numeric     NOT NULL,
+    as_of_position bigint      NOT NULL,
+    last_updated   timestamptz NOT NULL
+  )`,
+  // the brief's columns, then the exact state the next event folds onto
+  `CREATE TABLE portfolio_positions (
+    account_id     varchar(50)    NOT NULL,
+    symbol         varchar(10)    NOT NULL,
+    quantity       numeric(15,2)  NOT NULL,
+    avg_cost       numeric(10,4)  NOT NULL,
+    market_value   numeric(15,2),
+    unrealized_pnl numeric(15,2),
+    last_updated   timestamptz    NOT NULL,
+    market_price   numeric,
+    cost_basis     numeric        NOT NULL,
+    realized_pnl   numeric        NOT NULL,
+    PRIMARY KEY (account_id, symbol)
+  )`,
+  `CREATE INDEX portfolio_positions_symbol_idx ON portfolio_positions (symbol)`,
+  `CREATE TABLE trade_history (
+    trade_id    varchar(50)   PRIMARY KEY,
+    account_id  varchar(50)   NOT NULL,
+    symbol      varchar(10)   NOT NULL,
+    quantity    numeric(15,2) NOT NULL,
+    price       numeric(10,4) NOT NULL,
+    trade_type  varchar(10)   NOT NULL,
+    executed_at timestamptz   NOT NULL,
+    order_id    varchar(50)   NOT NULL
+  )`,
+  `CREATE INDEX idx_account_time ON trade_history (account_id, executed_at)`,
+  `CREATE INDEX idx_account_symbol_time ON trade_history (account_id, symbol, executed_at)`,
+  `CREATE TABLE balance_history (
+    account_id varchar(50) NOT NULL,
+    day        date        NOT NULL,
+    cash       numeric     NOT NULL,
+    equity     numeric     NOT NULL,
+    PRIMARY KEY (account_id, day)
+  )`,
+  `CREATE TABLE latest_prices (symbol varchar(10) PRIMARY KEY, price numeric NOT NULL, at timestamptz NOT NULL)`,
+  `CREATE TABLE price_bars (
+    symbol varchar(10) NOT NULL,
+    minute timestamptz NOT NULL,
+    open   numeric NOT NULL,
+    high   numeric NOT NULL,
+    low    numeric NOT NULL,
+    close  numeric NOT NULL,
+    ticks  integer NOT NULL,
+    PRIMARY KEY (symbol, minute)
+  )`
+)
+
 /** Creates or upgrades the schema; safe to run from several processes at once (the migrator locks). */
 export const migrate = Migrator.make({})({
-  loader: Migrator.fromRecord({ "0001_events": events, "0002_checkpoints": checkpoints }),
+  loader: Migrator.fromRecord({ "0001_events": events, "0002_checkpoints": checkpoints, "0003_read_models": readModels }),
   table: "ledgerline_migrations"
 })

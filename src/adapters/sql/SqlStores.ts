@@ -2,19 +2,23 @@ import type { SqlClient } from "@effect/sql"
 import { Config, Context, Duration, Effect, type Scope } from "effect"
 import { CheckpointStore } from "../../application/ports/Checkpoints.js"
 import { EventStore } from "../../application/ports/EventStore.js"
+import type { ReadModel } from "../../application/ports/ReadModel.js"
+import type { ReadModelStore } from "../../application/ports/ReadModelStore.js"
 import { Retention } from "../../application/ports/Retention.js"
 import { SnapshotStore } from "../../application/ports/SnapshotStore.js"
 import * as SqlCheckpointStore from "./SqlCheckpointStore.js"
 import * as SqlEventStore from "./SqlEventStore.js"
+import * as SqlReadModel from "./SqlReadModel.js"
 import * as SqlSnapshotStore from "./SqlSnapshotStore.js"
 
-/** Everything a SQL database serves, once its schema is migrated. */
-export type SqlStores = EventStore | SnapshotStore | CheckpointStore | Retention
+/** Everything a SQL database serves, once its schema is migrated: the event store side and the read models. */
+export type SqlStores = EventStore | SnapshotStore | CheckpointStore | Retention | ReadModel | ReadModelStore
 
 export interface SqlEngine {
   readonly dialect: SqlEventStore.SqlDialect
   readonly migrate: Effect.Effect<unknown, unknown, SqlClient.SqlClient>
   readonly retention: Effect.Effect<Context.Tag.Service<Retention>, never, SqlClient.SqlClient>
+  readonly readModel: SqlReadModel.ReadModelDialect
 }
 
 /** Migrates, then builds every store of the engine over the client in context. */
@@ -28,7 +32,8 @@ export const make = (
     return Context.make(EventStore, yield* SqlEventStore.make(engine.dialect, options)).pipe(
       Context.add(SnapshotStore, yield* SqlSnapshotStore.make(timestamp)),
       Context.add(CheckpointStore, yield* SqlCheckpointStore.make(timestamp)),
-      Context.add(Retention, yield* engine.retention)
+      Context.add(Retention, yield* engine.retention),
+      Context.merge(yield* SqlReadModel.make(engine.readModel))
     )
   })
 

@@ -60,14 +60,14 @@ const retention = Effect.gen(function*() {
   })
 })
 
-export const engine: SqlStores.SqlEngine = { dialect, migrate, retention }
+export const engine: SqlStores.SqlEngine = { dialect, migrate, retention, readModel: { timestamp: millis, day: "day" } }
 
 export interface SqliteStoreConfig {
   readonly filename: string
   readonly store?: SqlEventStore.SqlEventStoreOptions
 }
 
-/** EventStore, SnapshotStore, CheckpointStore and Retention on a SQLite file (WAL); migrates the schema when built. */
+/** EventStore, SnapshotStore, CheckpointStore, Retention and the read models on a SQLite file (WAL); migrates the schema when built. */
 export const layer = (config: SqliteStoreConfig): Layer.Layer<SqlStores.SqlStores, unknown> =>
   Layer.scopedContext(SqlStores.make(engine, config.store)).pipe(Layer.provide(Layer.unwrapEffect(Effect.sync(() => {
     if (config.filename !== ":memory:") mkdirSync(dirname(config.filename), { recursive: true })

@@ -72,8 +72,67 @@ const checkpoints = statements(
   `CREATE TRIGGER chain_checkpoints_no_delete BEFORE DELETE ON chain_checkpoints BEGIN ${refuse("DELETE on chain_checkpoints")}; END`
 )
 
+// The read models (docs/adr/0009). Decimals are TEXT: a DECIMAL column has NUMERIC affinity in
+// SQLite and would turn "10.50" into a float. Timestamps are Unix milliseconds, as in `events`.
+const readModels = statements(
+  `CREATE TABLE projection_checkpoints (name TEXT PRIMARY KEY, position INTEGER NOT NULL)`,
+  `CREATE TABLE account_balances (
+    account_id     VARCHAR(50) PRIMARY KEY,
+    cash           TEXT    NOT NULL,
+    realized_pnl   TEXT    NOT NULL,
+    equity         TEXT    NOT NULL,
+    as_of_position INTEGER NOT NULL,
+    last_updated   INTEGER NOT NULL
+  )`,
+  // the brief's columns, then the exact state the next event folds onto
+  `CREATE TABLE portfolio_positions (
+    account_id     VARCHAR(50) NOT NULL,
+    symbol         VARCHAR(10) NOT NULL,
+    quantity       TEXT    NOT NULL,
+    avg_cost       TEXT    NOT NULL,
+    market_value   TEXT,
+    unrealized_pnl TEXT,
+    last_updated   INTEGER NOT NULL,
+    market_price   TEXT,
+    cost_basis     TEXT    NOT NULL,
+    realized_pnl   TEXT    NOT NULL,
+    PRIMARY KEY (account_id, symbol)
+  )`,
+  `CREATE INDEX portfolio_positions_symbol_idx ON portfolio_positions (symbol)`,
+  `CREATE TABLE trade_history (
+    trade_id    VARCHAR(50) PRIMARY KEY,
+    account_id  VARCHAR(50) NOT NULL,
+    symbol      VARCHAR(10) NOT NULL,
+    quantity    TEXT    NOT NULL,
+    price       TEXT    NOT NULL,
+    trade_type  VARCHAR(10) NOT NULL,
+    executed_at INTEGER NOT NULL,
+    order_id    VARCHAR(50) NOT NULL
+  )`,
+  `CREATE INDEX idx_account_time ON trade_history (account_id, executed_at)`,
+  `CREATE INDEX idx_account_symbol_time ON trade_history (account_id, symbol, executed_at)`,
+  `CREATE TABLE balance_history (
+    account_id VARCHAR(50) NOT NULL,
+    day        TEXT NOT NULL,
+    cash       TEXT NOT NULL,
+    equity     TEXT NOT NULL,
+    PRIMARY KEY (account_id, day)
+  )`,
+  `CREATE TABLE latest_prices (symbol VARCHAR(10) PRIMARY KEY, price TEXT NOT NULL, at INTEGER NOT NULL)`,
+  `CREATE TABLE price_bars (
+    symbol VARCHAR(10) NOT NULL,
+    minute INTEGER NOT NULL,
+    open   TEXT NOT NULL,
+    high   TEXT NOT NULL,
+    low    TEXT NOT NULL,
+    close  TEXT NOT NULL,
+    ticks  INTEGER NOT NULL,
+    PRIMARY KEY (symbol, minute)
+  )`
+)
+
 /** Creates or upgrades the schema. */
 export const migrate = Migrator.make({})({
-  loader: Migrator.fromRecord({ "0001_events": events, "0002_checkpoints": checkpoints }),
+  loader: Migrator.fromRecord({ "0001_events": events, "0002_checkpoints": checkpoints, "0003_read_models": readModels }),
   table: "ledgerline_migrations"
 })

@@ -1,0 +1,280 @@
+import { SqlClient, type SqlError } from "@effect/sql"
+import { BigDecimal, Context, DateTime, Effect, Option, SubscriptionRef } from "effect"
+import {
+  balancePoint, decodeTradeCursor, exactText, pageSize, portfolioRow, tradePage
+} from "../../application/projections/ReadModelRows.js"
+import { type Bar, type PriceRow, ReadModel, ReadModelUnavailable, type TradeRow } from "../../application/ports/ReadModel.js"
+import {
+  type AccountRecord, type BalanceRecord, CheckpointMoved, type PositionRecord, type ProjectionName, projectionNames,
+  ReadModelStore
+} from "../../application/ports/ReadModelStore.js"
+import { display } from "../../domain/Decimal.js"
+
+/** What differs between the SQL engines for the read models. */
+export interface ReadModelDialect {
+  /** A timestamp as a bound parameter. */
+  readonly timestamp: (t: DateTime.Utc) => Date | number
+  /** `balance_history.day` as YYYY-MM-DD text: selected, and compared as text so any string bounds a range. */
+  readonly day: string
+}
+
+type Decimalish = string | number
+type Timestampish = Date | number | string
+
+interface AccountRow {
+  readonly account_id: string
+  readonly cash: Decimalish
+  readonly realized_pnl: Decimalish
+  readonly equity: Decimalish
+  readonly as_of_position: number | string
+  readonly last_updated: Timestampish
+}
+
+interface PositionDbRow {
+  readonly account_id: string
+  readonly symbol: string
+  readonly quantity: Decimalish
+  readonly avg_cost: Decimalish
+  readonly market_value: Decimalish | null
+  readonly unrealized_pnl: Decimalish | null
+  readonly last_updated: Timestampish
+  readonly market_price: Decimalish | null
+  readonly cost_basis: Decimalish
+  readonly realized_pnl: Decimalish
+}
+
+interface TradeDbRow {
+  readonly trade_id: string
+  readonly order_id: string
+  readonly account_id: string
+  readonly symbol: string
+  readonly trade_type: string
+  readonly quantity: Decimalish
+  readonly price: Decimalish
+  readonly executed_at: Timestampish
+}
+
+interface BarRow {
+  readonly symbol: string
+  readonly minute: Timestampish
+  readonly open: Decimalish
+  readonly high: Decimalish
+  readonly low: Decimalish
+  readonly close: Decimalish
+  readonly ticks: number | string
+}
+
+// Decimals go in as strings (TEXT in SQLite, NUMERIC in PostgreSQL) and come back as strings: never a float.
+const dec = (v: Decimalish) => BigDecimal.unsafeFromString(String(v))
+const optionalDec = (v: Decimalish | null) => (v === null ? Option.none() : Option.some(dec(v)))
+const time = (v: Timestampish) => DateTime.unsafeMake(typeof v === "string" ? Number(v) : v)
+const shown = (x: Option.Option<BigDecimal.BigDecimal>, scale: number) => Option.getOrNull(Option.map(x, (v) => display(v, scale)))
+
+const ACCOUNT_COLUMNS = "account_id, cash, realized_pnl, equity, as_of_position, last_updated"
+const POSITION_COLUMNS =
+  "account_id, symbol, quantity, avg_cost, market_value, unrealized_pnl, last_updated, market_price, cost_basis, realized_pnl"
+const TRADE_COLUMNS = "trade_id, order_id, account_id, symbol, trade_type, quantity, price, executed_at"
+const BAR_COLUMNS = "symbol, minute, open, high, low, close, ticks"
+
+const accountRecord = (r: AccountRow): AccountRecord => ({
+  accountId: r.account_id, cash: dec(r.cash), realizedPnl: dec(r.realized_pnl), equity: dec(r.equity),
+  asOfPosition: Number(r.as_of_position), lastUpdated: time(r.last_updated)
+})
+
+const positionRecord = (r: PositionDbRow): PositionRecord => ({
+  accountId: r.account_id, symbol: r.symbol, quantity: dec(r.quantity), costBasis: dec(r.cost_basis), realizedPnl: dec(r.realized_pnl),
+  avgCost: dec(r.avg_cost), marketPrice: optionalDec(r.market_price), marketValue: optionalDec(r.market_value),
+  unrealizedPnl: optionalDec(r.unrealized_pnl), lastUpdated: time(r.last_updated)
+})
+
+const tradeRow = (r: TradeDbRow): TradeRow => ({
+  tradeId: r.trade_id, orderId: r.order_id, accountId: r.account_id, symbol: r.symbol, side: r.trade_type === "SELL" ? "SELL" : "BUY",
+  quantity: dec(r.quantity), price: dec(r.price), executedAt: time(r.executed_at)
+})
+
+const barRow = (r: BarRow): Bar => ({
+  symbol: r.symbol, minute: time(r.minute), open: dec(r.open), high: dec(r.high), low: dec(r.low), close: dec(r.close),
+  ticks: Number(r.ticks)
+})
+
+/** Rows per multi-row statement, and ids per IN list: well under both engines' parameter limits. */
+const CHUNK = 200
+const chunks = <A>(xs: ReadonlyArray<A>): Array<ReadonlyArray<A>> =>
+  Array.from({ length: Math.ceil(xs.length / CHUNK) }, (_, i) => xs.slice(i * CHUNK, (i + 1) * CHUNK))
+
+const unavailable = (reason: string) => (cause: SqlError.SqlError) => new ReadModelUnavailable({ reason, cause })
+
+/** Each projection's tables: what a rebuild empties. */
+const TABLES: Record<ProjectionName, ReadonlyArray<string>> = {
+  portfolio: ["account_balances", "portfolio_positions", "balance_history", "latest_prices"],
+  trades: ["trade_history"],
+  bars: ["price_bars"]
+}
+
+/** The read models (ReadModel) and the runner's side of them (ReadModelStore) over any @effect/sql client. */
+export const make = (dialect: ReadModelDialect) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const ts = dialect.timestamp
+    const commits = yield* SubscriptionRef.make(0)
+    const committed = SubscriptionRef.update(commits, (n) => n + 1)
+
+    // every projection has its checkpoint row, so a commit's compare-and-set always has a row to compare
+    yield* Effect.forEach(projectionNames, (name) =>
+      sql`INSERT INTO projection_checkpoints (name, position) VALUES (${name}, 0) ON CONFLICT (name) DO NOTHING`, { discard: true })
+
+    /** Multi-row upsert: `update` columns take the new values; none means an existing row is kept. */
+    const upsert = (table: string, rows: ReadonlyArray<Record<string, unknown>>, key: string, update: ReadonlyArray<string>) =>
+      Effect.forEach(chunks(rows), (chunk) =>
+        sql`INSERT INTO ${sql(table)} ${sql.insert(chunk)} ON CONFLICT (${sql.literal(key)}) ${
+          sql.literal(update.length === 0 ? "DO NOTHING" : `DO UPDATE SET ${update.map((c) => `${c} = excluded.${c}`).join(", ")}`)
+        }`, { discard: true })
+
+    const inChunks = <A>(ids: ReadonlyArray<string>, query: (chunk: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<A>, SqlError.SqlError>) =>
+      Effect.map(Effect.forEach(chunks([...new Set(ids)]), query), (pages) => pages.flat())
+
+    const store = ReadModelStore.of({
+      checkpoint: (projection) =>
+        sql<{ position: number | string }>`SELECT position FROM projection_checkpoints WHERE name = ${projection}`.pipe(
+          Effect.map(([row]) => Number(row?.position ?? 0)),
+          Effect.mapError(unavailable("checkpoint read failed"))
+        ),
+      commit: (projection, expected, next, changes) =>
+        sql.withTransaction(Effect.gen(function*() {
+          // the checkpoint's compare-and-set comes first: a runner that lost the race writes nothing
+          const moved = yield* sql`UPDATE projection_checkpoints SET position = ${next}
+            WHERE name = ${projection} AND position = ${expected} RETURNING position`
+          if (moved.length === 0) return yield* new CheckpointMoved({ projection, expected })
+          yield* upsert("account_balances", (changes.accounts ?? []).map((a) => ({
+            account_id: a.accountId, cash: exactText(a.cash), realized_pnl: exactText(a.realizedPnl), equity: exactText(a.equity),
+            as_of_position: a.asOfPosition, last_updated: ts(a.lastUpdated)
+          })), "account_id", ["cash", "realized_pnl", "equity", "as_of_position", "last_updated"])
+          yield* upsert("portfolio_positions", (changes.positions ?? []).map((p) => ({
+            account_id: p.accountId, symbol: p.symbol, quantity: display(p.quantity, 2), avg_cost: display(p.avgCost, 4),
+            market_value: shown(p.marketValue, 2), unrealized_pnl: shown(p.unrealizedPnl, 2), last_updated: ts(p.lastUpdated),
+            market_price: Option.getOrNull(Option.map(p.marketPrice, exactText)), cost_basis: exactText(p.costBasis),
+            realized_pnl: exactText(p.realizedPnl)
+          })), "account_id, symbol", [
+            "quantity", "avg_cost", "market_value", "unrealized_pnl", "last_updated", "market_price", "cost_basis", "realized_pnl"
+          ])
+          yield* Effect.forEach(changes.removedPositions ?? [], (p) =>
+            sql`DELETE FROM portfolio_positions WHERE account_id = ${p.accountId} AND symbol = ${p.symbol}`, { discard: true })
+          yield* upsert("balance_history", (changes.balances ?? []).map((b) => ({
+            account_id: b.accountId, day: b.date, cash: exactText(b.cash), equity: exactText(b.equity)
+          })), "account_id, day", ["cash", "equity"])
+          yield* upsert("latest_prices", (changes.prices ?? []).map((p) => ({
+            symbol: p.symbol, price: exactText(p.price), at: ts(p.at)
+          })), "symbol", ["price", "at"])
+          yield* upsert("trade_history", (changes.trades ?? []).map((t) => ({
+            trade_id: t.tradeId, order_id: t.orderId, account_id: t.accountId, symbol: t.symbol, trade_type: t.side,
+            quantity: display(t.quantity, 2), price: display(t.price, 4), executed_at: ts(t.executedAt)
+          })), "trade_id", [])
+          yield* upsert("price_bars", (changes.bars ?? []).map((b) => ({
+            symbol: b.symbol, minute: ts(b.minute), open: exactText(b.open), high: exactText(b.high), low: exactText(b.low),
+            close: exactText(b.close), ticks: b.ticks
+          })), "symbol, minute", ["open", "high", "low", "close", "ticks"])
+        })).pipe(
+          Effect.catchTag("SqlError", (cause) => new ReadModelUnavailable({ reason: `commit of ${projection} failed`, cause })),
+          Effect.zipLeft(committed)
+        ),
+      reset: (projection) =>
+        sql.withTransaction(Effect.gen(function*() {
+          for (const table of TABLES[projection]) yield* sql`DELETE FROM ${sql(table)}`
+          yield* sql`UPDATE projection_checkpoints SET position = 0 WHERE name = ${projection}`
+        })).pipe(Effect.mapError(unavailable(`reset of ${projection} failed`)), Effect.zipLeft(committed)),
+      loadAccounts: (ids) =>
+        Effect.gen(function*() {
+          const accounts = yield* inChunks(ids, (chunk) =>
+            sql<AccountRow>`SELECT ${sql.literal(ACCOUNT_COLUMNS)} FROM account_balances WHERE ${sql.in("account_id", chunk)}`)
+          const positions = yield* inChunks(accounts.map((a) => a.account_id), (chunk) =>
+            sql<PositionDbRow>`SELECT ${sql.literal(POSITION_COLUMNS)} FROM portfolio_positions WHERE ${sql.in("account_id", chunk)}`)
+          const byAccount = new Map<string, Array<PositionRecord>>()
+          for (const row of positions) {
+            const held = byAccount.get(row.account_id) ?? []
+            held.push(positionRecord(row))
+            byAccount.set(row.account_id, held)
+          }
+          return accounts.map((row) => ({ account: accountRecord(row), positions: byAccount.get(row.account_id) ?? [] }))
+        }).pipe(Effect.mapError(unavailable("loading accounts failed"))),
+      holders: (symbols) =>
+        inChunks(symbols, (chunk) =>
+          sql<{ account_id: string }>`SELECT DISTINCT account_id FROM portfolio_positions WHERE ${sql.in("symbol", chunk)}`).pipe(
+          Effect.map((rows) => [...new Set(rows.map((r) => r.account_id))]),
+          Effect.mapError(unavailable("loading holders failed"))
+        ),
+      loadPrices: (symbols) =>
+        inChunks(symbols, (chunk) =>
+          sql<{ symbol: string; price: Decimalish; at: Timestampish }>`SELECT symbol, price, at FROM latest_prices
+            WHERE ${sql.in("symbol", chunk)}`).pipe(
+          Effect.map((rows) => rows.map((r): PriceRow => ({ symbol: r.symbol, price: dec(r.price), at: time(r.at) }))),
+          Effect.mapError(unavailable("loading prices failed"))
+        ),
+      loadBars: (keys) => {
+        const bySymbol = new Map<string, Array<DateTime.Utc>>()
+        for (const k of keys) bySymbol.set(k.symbol, [...(bySymbol.get(k.symbol) ?? []), k.minute])
+        return Effect.forEach([...bySymbol], ([symbol, minutes]) =>
+          sql<BarRow>`SELECT ${sql.literal(BAR_COLUMNS)} FROM price_bars
+            WHERE symbol = ${symbol} AND ${sql.in("minute", minutes.map(ts))}`).pipe(
+          Effect.map((pages) => pages.flat().map(barRow)),
+          Effect.mapError(unavailable("loading bars failed"))
+        )
+      },
+      accounts: sql<{ account_id: string }>`SELECT account_id FROM account_balances UNION SELECT account_id FROM trade_history`.pipe(
+        Effect.map((rows) => rows.map((r) => r.account_id)),
+        Effect.mapError(unavailable("listing accounts failed"))
+      ),
+      commits: commits.changes
+    })
+
+    const query = ReadModel.of({
+      position: sql<{ position: number | string | null }>`SELECT MIN(position) AS position FROM projection_checkpoints
+        WHERE ${sql.in("name", projectionNames)}`.pipe(
+        Effect.map(([row]) => Number(row?.position ?? 0)),
+        Effect.mapError(unavailable("position read failed"))
+      ),
+      portfolio: (accountId) =>
+        Effect.gen(function*() {
+          const [account] = yield* sql<AccountRow>`SELECT ${sql.literal(ACCOUNT_COLUMNS)} FROM account_balances WHERE account_id = ${accountId}`
+          if (account === undefined) return Option.none()
+          const positions = yield* sql<PositionDbRow>`SELECT ${sql.literal(POSITION_COLUMNS)} FROM portfolio_positions
+            WHERE account_id = ${accountId}`
+          return Option.some(portfolioRow(accountRecord(account), positions.map(positionRecord)))
+        }).pipe(Effect.mapError(unavailable("portfolio query failed"))),
+      trades: (accountId, query) =>
+        Effect.gen(function*() {
+          const cursor = query.cursor === undefined ? Option.none() : decodeTradeCursor(query.cursor)
+          if (query.cursor !== undefined && Option.isNone(cursor)) return yield* Effect.dieMessage(`malformed trade cursor: ${query.cursor}`)
+          const rows = yield* sql<TradeDbRow>`SELECT ${sql.literal(TRADE_COLUMNS)} FROM trade_history
+            WHERE account_id = ${accountId}
+            ${query.symbol === undefined ? sql`` : sql`AND symbol = ${query.symbol}`}
+            ${query.from === undefined ? sql`` : sql`AND executed_at >= ${ts(query.from)}`}
+            ${query.to === undefined ? sql`` : sql`AND executed_at < ${ts(query.to)}`}
+            ${Option.match(cursor, {
+              onNone: () => sql``,
+              onSome: (c) => sql`AND (executed_at < ${ts(c.executedAt)} OR (executed_at = ${ts(c.executedAt)} AND trade_id < ${c.tradeId}))`
+            })}
+            ORDER BY executed_at DESC, trade_id DESC LIMIT ${pageSize(query) + 1}`
+          return tradePage(rows.map(tradeRow), query)
+        }).pipe(Effect.mapError(unavailable("trades query failed"))),
+      balanceHistory: (accountId, from, to) =>
+        sql<{ day: string; cash: Decimalish; equity: Decimalish }>`SELECT ${sql.literal(dialect.day)} AS day, cash, equity
+          FROM balance_history WHERE account_id = ${accountId}
+          AND ${sql.literal(dialect.day)} >= ${from} AND ${sql.literal(dialect.day)} <= ${to} ORDER BY day`.pipe(
+          Effect.map((rows) => rows.map((r) => balancePoint({ accountId, date: r.day, cash: dec(r.cash), equity: dec(r.equity) } satisfies BalanceRecord))),
+          Effect.mapError(unavailable("balance history query failed"))
+        ),
+      latestPrice: (symbol) =>
+        sql<{ symbol: string; price: Decimalish; at: Timestampish }>`SELECT symbol, price, at FROM latest_prices WHERE symbol = ${symbol}`.pipe(
+          Effect.map(([row]) => Option.map(Option.fromNullable(row), (r): PriceRow => ({ symbol: r.symbol, price: dec(r.price), at: time(r.at) }))),
+          Effect.mapError(unavailable("latest price query failed"))
+        ),
+      bars: (symbol, from, to) =>
+        sql<BarRow>`SELECT ${sql.literal(BAR_COLUMNS)} FROM price_bars
+          WHERE symbol = ${symbol} AND minute >= ${ts(from)} AND minute < ${ts(to)} ORDER BY minute`.pipe(
+          Effect.map((rows) => rows.map(barRow)),
+          Effect.mapError(unavailable("bars query failed"))
+        )
+    })
+
+    return Context.make(ReadModel, query).pipe(Context.add(ReadModelStore, store))
+  })

@@ -1,0 +1,144 @@
+import { Chunk, Duration, Effect, Option, Schedule, Schema, Stream } from "effect"
+import * as PortfolioProjection from "./projections/PortfolioProjection.js"
+import * as PriceBars from "./projections/PriceBars.js"
+import * as TradeHistory from "./projections/TradeHistory.js"
+import { EventStore, type EventStoreUnavailable, type RecordedEvent } from "./ports/EventStore.js"
+import { ReadModel, type ReadModelUnavailable } from "./ports/ReadModel.js"
+import {
+  type CheckpointMoved, type ProjectionName, projectionNames, type ReadModelChanges, ReadModelStore
+} from "./ports/ReadModelStore.js"
+
+export { ProjectionName, projectionNames } from "./ports/ReadModelStore.js"
+
+/** A read model fed by the global log: what a batch of events (after its checkpoint, in log order) changes. */
+export interface Projection {
+  readonly name: ProjectionName
+  readonly project: (events: ReadonlyArray<RecordedEvent>) => Effect.Effect<ReadModelChanges, ReadModelUnavailable, ReadModelStore>
+}
+
+export const projections: Record<ProjectionName, Projection> = {
+  portfolio: { name: "portfolio", project: PortfolioProjection.project },
+  trades: { name: "trades", project: TradeHistory.project },
+  bars: { name: "bars", project: PriceBars.project }
+}
+
+/** The read model had not projected `position` when the wait ran out. */
+export class ProjectionTimeout extends Schema.TaggedError<ProjectionTimeout>()("ProjectionTimeout", {
+  position: Schema.Number,
+  reached: Schema.Number,
+  waitedMillis: Schema.Number
+}) {
+  override get message() {
+    return `the read model reached position ${this.reached}, not ${this.position}, within ${this.waitedMillis} ms`
+  }
+}
+
+/** Pages of the log read by a catch-up (a rebuild reads this many events per transaction). */
+const CATCH_UP_PAGE = 1000
+/** How long a runner waits after the event store or the read model failed before it follows the log again. */
+const RETRY_AFTER = Duration.seconds(1)
+/** How often `waitFor` looks at the checkpoints, for runners in other processes. */
+const POLL = Duration.millis(20)
+
+/**
+ * Applies the events after `checkpoint` and moves the projection's checkpoint to the last of them,
+ * in one transaction. Events at or before `checkpoint` are skipped, so a batch seen twice changes
+ * nothing; if the stored checkpoint is no longer `checkpoint` (another runner, a rebuild) nothing
+ * is written and it fails with CheckpointMoved. Returns the new checkpoint.
+ */
+export const applyBatch = (name: ProjectionName, checkpoint: number, events: ReadonlyArray<RecordedEvent>) =>
+  Effect.gen(function*() {
+    const fresh = events.filter((e) => e.position > checkpoint)
+    const last = fresh[fresh.length - 1]
+    if (last === undefined) return checkpoint
+    const changes = yield* projections[name].project(fresh)
+    const store = yield* ReadModelStore
+    yield* store.commit(name, checkpoint, last.position, changes)
+    return last.position
+  }).pipe(Effect.withSpan("Projections.applyBatch", { attributes: { projection: name, checkpoint, events: events.length } }))
+
+/** Brings a projection up to the head of the log, page by page, and returns its checkpoint. */
+export const catchUp = (name: ProjectionName) =>
+  Effect.gen(function*() {
+    const log = yield* EventStore
+    const store = yield* ReadModelStore
+    let checkpoint = yield* store.checkpoint(name)
+    for (;;) {
+      const page = yield* log.readAll({ fromPosition: checkpoint + 1, limit: CATCH_UP_PAGE })
+      if (page.length === 0) return checkpoint
+      checkpoint = yield* applyBatch(name, checkpoint, page).pipe(
+        Effect.catchTag("CheckpointMoved", () => store.checkpoint(name)) // someone else got there: go on from theirs
+      )
+    }
+  }).pipe(Effect.withSpan("Projections.catchUp", { attributes: { projection: name } }))
+
+/** Follows the log from the stored checkpoint, one transaction per delivered page, until something fails. */
+const follow = (name: ProjectionName): Effect.Effect<void, CheckpointMoved | ReadModelUnavailable | EventStoreUnavailable, EventStore | ReadModelStore> =>
+  Effect.gen(function*() {
+    const log = yield* EventStore
+    const store = yield* ReadModelStore
+    let checkpoint = yield* store.checkpoint(name)
+    yield* log.subscribe(checkpoint + 1).pipe(
+      Stream.chunks,
+      Stream.runForEach((page) =>
+        Effect.map(applyBatch(name, checkpoint, Chunk.toReadonlyArray(page)), (next) => {
+          checkpoint = next
+        }))
+    )
+  })
+
+/** Runs one projection until interrupted: catch-up, then live; a moved checkpoint or an outage restarts it from the stored checkpoint. */
+export const runProjection = (name: ProjectionName): Effect.Effect<never, never, EventStore | ReadModelStore> =>
+  follow(name).pipe(
+    Effect.catchTags({
+      CheckpointMoved: (e) => Effect.logInfo(`checkpoint moved from ${e.expected}; following from the stored one`),
+      ReadModelUnavailable: (e) => Effect.zipRight(Effect.logWarning("read model unavailable; retrying", e), Effect.sleep(RETRY_AFTER)),
+      EventStoreUnavailable: (e) => Effect.zipRight(Effect.logWarning("event store unavailable; retrying", e), Effect.sleep(RETRY_AFTER))
+    }),
+    Effect.forever,
+    Effect.annotateLogs("projection", name)
+  )
+
+/** Every projection, each on its own checkpoint, for as long as the service runs (fork it from main). */
+export const runProjections: Effect.Effect<void, never, EventStore | ReadModelStore> =
+  Effect.forEach(projectionNames, runProjection, { concurrency: "unbounded", discard: true })
+
+/**
+ * Rebuilds a projection from zero: empties its tables and checkpoint (one transaction), then
+ * replays the whole log. Safe next to a running runner: whichever commits a batch first wins, the
+ * other reloads. Queries see the projection empty, then filling, until it has caught up.
+ * Returns the position reached.
+ */
+export const rebuild = (name: ProjectionName) =>
+  Effect.gen(function*() {
+    const store = yield* ReadModelStore
+    yield* store.reset(name)
+    return yield* catchUp(name)
+  }).pipe(Effect.withSpan("Projections.rebuild", { attributes: { projection: name } }))
+
+/**
+ * Read-your-writes: succeeds with the read model's position once every projection has applied
+ * `position` (a command's result carries it), or fails with ProjectionTimeout after `timeout`.
+ * Wakes on this process's commits and polls for other processes' runners.
+ */
+export const waitFor = (position: number, timeout: Duration.DurationInput) =>
+  Effect.gen(function*() {
+    const readModel = yield* ReadModel
+    let reached = yield* readModel.position
+    if (reached >= position) return reached
+    const store = yield* Effect.serviceOption(ReadModelStore)
+    const commits = Option.match(store, { onNone: () => Stream.empty, onSome: (s) => s.commits })
+    const wait = Stream.merge(commits, Stream.fromSchedule(Schedule.spaced(POLL))).pipe(
+      Stream.mapEffect(() => readModel.position),
+      Stream.tap((p) => Effect.sync(() => { reached = p })),
+      Stream.filter((p) => p >= position),
+      Stream.runHead,
+      Effect.map(Option.getOrElse(() => reached))
+    )
+    return yield* wait.pipe(
+      Effect.timeoutFail({
+        duration: timeout,
+        onTimeout: () => new ProjectionTimeout({ position, reached, waitedMillis: Duration.toMillis(timeout) })
+      })
+    )
+  }).pipe(Effect.withSpan("Projections.waitFor", { attributes: { position } }))
