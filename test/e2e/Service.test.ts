@@ -1,4 +1,7 @@
-import { describe, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
+import { spawnSync } from "node:child_process"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { Effect, Redacted } from "effect"
 import { freshSchema, runPgSuites } from "../adapters/postgres/pgTest.js"
 import { tradingDay } from "./scenario.js"
@@ -15,4 +18,16 @@ describe("the service over HTTP", () => {
       const { url } = yield* freshSchema
       yield* tradingDay(yield* startServer({ LEDGERLINE_STORE: "postgres", DATABASE_URL: Redacted.value(url) }))
     }).pipe(Effect.scoped), 90_000)
+})
+
+describe("start-up settings", () => {
+  it("a bad value stops start-up with a message naming the variable", () => {
+    for (const [name, value] of [["PORT", "abc"], ["LEDGERLINE_STORE", "oracle"], ["LEDGERLINE_SIMULATOR_RATE", "-3"]] as const) {
+      const run = spawnSync(process.execPath, ["--import", "tsx", "src/main.ts"], {
+        env: { ...process.env, LEDGERLINE_DATA_DIR: join(tmpdir(), "ledgerline-bad-config"), [name]: value }, encoding: "utf8", timeout: 30_000
+      })
+      expect(run.status, `${name}=${value} should stop start-up`).not.toBe(0)
+      expect(run.stdout + run.stderr).toContain(name)
+    }
+  }, 90_000)
 })

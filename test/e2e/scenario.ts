@@ -1,6 +1,7 @@
 import { expect } from "@effect/vitest"
-import { Effect } from "effect"
-import type { Server } from "./server.js"
+import { Effect, Redacted } from "effect"
+import * as Auth from "../../src/adapters/http/Auth.js"
+import { SECRET, type Server } from "./server.js"
 
 /** One trading day over HTTP, as a desk would drive it; every assertion is on the wire format. */
 export const tradingDay = (server: Server) =>
@@ -20,6 +21,10 @@ export const tradingDay = (server: Server) =>
     // authentication and roles
     expect((yield* call("GET", "/v1/markets/ACME")).status).toBe(401)
     expect((yield* call("GET", "/v1/markets/ACME", { token: "not-a-jwt" })).body).toMatchObject({ code: "UNAUTHORIZED" })
+    const expired = yield* Effect.promise(() => Auth.sign(Redacted.make(SECRET), "alice", ["trader"], -60))
+    expect((yield* call("GET", "/v1/markets/ACME", { token: expired })).status).toBe(401)
+    const forged = yield* Effect.promise(() => Auth.sign(Redacted.make("some other secret, just as long"), "alice", ["admin"]))
+    expect((yield* call("GET", "/v1/markets/ACME", { token: forged })).status).toBe(401)
     expect((yield* call("POST", "/v1/markets/ACME/open", { token: alice, body: {} })).status).toBe(403)
 
     // risk opens the market and a price arrives
