@@ -51,7 +51,7 @@ export const tradingDay = (server: Server) =>
     expect(bad.body).toMatchObject({ code: "VALIDATION", details: [{ field: "amount" }] })
     const negative = yield* call("POST", `/v1/accounts/${id}/deposits`, { token: alice, body: { amount: "-5" } })
     expect(negative.status).toBe(422)
-    expect(negative.body).toMatchObject({ code: "INVALID_AMOUNT", details: { field: "amount" } })
+    expect(negative.body).toMatchObject({ code: "INVALID_AMOUNT", details: { field: "amount", value: "-5", problem: "NOT_POSITIVE" } })
 
     const deposit = yield* call("POST", `/v1/accounts/${id}/deposits`, {
       token: alice, body: { amount: "500.00" }, headers: { "idempotency-key": "dep-1", "x-correlation-id": "corr-42" }

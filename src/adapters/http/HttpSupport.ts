@@ -1,4 +1,4 @@
-import { Effect, Option } from "effect"
+import { BigDecimal, Effect } from "effect"
 import { createHash } from "node:crypto"
 import type { CommandContext } from "../../application/CommandHandler.js"
 import type { CheckpointStoreUnavailable } from "../../application/ports/Checkpoints.js"
@@ -40,7 +40,7 @@ const detailsOf = (e: object): Record<string, unknown> => {
   const details: Record<string, unknown> = {}
   for (const [k, v] of Object.entries(e)) {
     if (k === "_tag" || k === "message" || k === "stack" || k === "name") continue
-    details[k] = typeof v === "object" && v !== null && "value" in v && "scale" in v ? String(v) : v
+    details[k] = BigDecimal.isBigDecimal(v) ? BigDecimal.format(v) : v
   }
   return details
 }
@@ -85,5 +85,5 @@ export const accessAccount = (id: string, mode: "read" | "trade") =>
     return { account: state as Opened, version }
   })
 
-export const lastPosition = (recorded: ReadonlyArray<{ readonly position: number }>) =>
-  Option.getOrElse(Option.fromNullable(recorded[recorded.length - 1]?.position), () => 0)
+/** Global position of the last event a command wrote (0 when it wrote none). */
+export const lastPosition = (recorded: ReadonlyArray<{ readonly position: number }>) => recorded[recorded.length - 1]?.position ?? 0
