@@ -1,5 +1,6 @@
 import { HttpApiBuilder } from "@effect/platform"
-import { DateTime, Effect, Option, Schema } from "effect"
+import { type BigDecimal, DateTime, Effect, Option, Schema } from "effect"
+import type { CommandContext } from "../../application/CommandHandler.js"
 import { Accounts, decodeEvents, streamId } from "../../application/Aggregate.js"
 import { EventStore } from "../../application/ports/EventStore.js"
 import * as TradingAccounts from "../../application/TradingAccounts.js"
@@ -14,7 +15,7 @@ import { decodeTradeCursor } from "../../application/projections/ReadModelRows.j
 import type * as Portfolio from "../../domain/Portfolio.js"
 import { BadRequest, Forbidden, NotFound, Unavailable } from "./ApiErrors.js"
 import { LedgerlineApi } from "./Api.js"
-import { accessAccount, commandContext, lastPosition, requireRole, toApiError, uuidFor } from "./HttpSupport.js"
+import { accessAccount, type CommandHeaders, commandContext, lastPosition, requireRole, toApiError, uuidFor } from "./HttpSupport.js"
 
 const cash = (x: Parameters<typeof display>[0]) => display(x, CASH_SCALE)
 const optionalCash = (x: Option.Option<Parameters<typeof display>[0]>) => Option.getOrNull(Option.map(x, cash))
@@ -34,6 +35,18 @@ const readYourWrites = (minPosition: number | undefined) =>
         ReadModelUnavailable: readModelDown
       })
     )
+
+/** A deposit or a withdrawal, by the account's owner. */
+const moveCash = <E extends Parameters<typeof toApiError>[0], R>(
+  useCase: (accountId: AccountId, amount: BigDecimal.BigDecimal, context: Partial<CommandContext>) =>
+    Effect.Effect<{ readonly version: number; readonly recorded: ReadonlyArray<{ readonly position: number }> }, E, R>,
+  { headers, path, payload }: { readonly headers: CommandHeaders; readonly path: { readonly id: string }; readonly payload: { readonly amount: BigDecimal.BigDecimal } }
+) =>
+  Effect.gen(function*() {
+    yield* accessAccount(path.id, "trade")
+    const result = yield* useCase(AccountId.make(path.id), payload.amount, yield* commandContext(headers)).pipe(Effect.mapError(toApiError))
+    return { version: result.version, position: lastPosition(result.recorded) }
+  })
 
 const portfolioBody = (accountId: string, asOf: DateTime.Utc, v: Portfolio.Valuation) => ({
   accountId, asOf: DateTime.formatIso(asOf), cash: cash(v.cash), equity: cash(v.equity),
@@ -75,20 +88,8 @@ export const layer = HttpApiBuilder.group(LedgerlineApi, "accounts", (handlers) 
           version
         }
       }))
-    .handle("deposit", ({ headers, path, payload }) =>
-      Effect.gen(function*() {
-        yield* accessAccount(path.id, "trade")
-        const result = yield* TradingAccounts.depositFunds(AccountId.make(path.id), payload.amount, yield* commandContext(headers))
-          .pipe(Effect.mapError(toApiError))
-        return { version: result.version, position: lastPosition(result.recorded) }
-      }))
-    .handle("withdraw", ({ headers, path, payload }) =>
-      Effect.gen(function*() {
-        yield* accessAccount(path.id, "trade")
-        const result = yield* TradingAccounts.withdrawFunds(AccountId.make(path.id), payload.amount, yield* commandContext(headers))
-          .pipe(Effect.mapError(toApiError))
-        return { version: result.version, position: lastPosition(result.recorded) }
-      }))
+    .handle("deposit", (request) => moveCash(TradingAccounts.depositFunds, request))
+    .handle("withdraw", (request) => moveCash(TradingAccounts.withdrawFunds, request))
     .handle("setRiskLimits", ({ headers, path, payload }) =>
       Effect.gen(function*() {
         yield* requireRole("risk")
