@@ -6,6 +6,10 @@ import { createServer } from "node:http"
 import { join } from "node:path"
 import * as Ed25519Signer from "./adapters/crypto/Ed25519Signer.js"
 import * as Auth from "./adapters/http/Auth.js"
+import * as MemoryHotCache from "./adapters/memory/MemoryHotCache.js"
+import * as MemoryLiveUpdates from "./adapters/memory/MemoryLiveUpdates.js"
+import * as CachedReadModel from "./application/CachedReadModel.js"
+import * as RedisCache from "./adapters/redis/index.js"
 import { HttpAppLive } from "./adapters/http/Server.js"
 import * as SimulatedFeed from "./adapters/simulator/SimulatedFeed.js"
 import { runCheckpointer, verifyChain } from "./application/ChainVerification.js"
@@ -78,6 +82,24 @@ const MarketDataLive = Layer.unwrapEffect(Effect.gen(function*() {
   )
 }))
 
+/**
+ * The stores, with the read models behind the hot cache when LEDGERLINE_CACHE is memory (this
+ * process only) or redis (REDIS_URL, shared by every instance, keys under LEDGERLINE_CACHE_PREFIX).
+ * Only the service uses it: the CLIs (rebuild, check-consistency) read the read models themselves.
+ */
+const ServiceStoresLive = Layer.unwrapEffect(Effect.gen(function*() {
+  const kind = yield* Config.literal("none", "memory", "redis")("LEDGERLINE_CACHE").pipe(Config.withDefault("none" as const))
+  if (kind === "none") return StoresLive
+  const cache = kind === "memory"
+    ? Layer.merge(MemoryHotCache.layer, MemoryLiveUpdates.layer)
+    : RedisCache.layer({
+      url: yield* Config.redacted("REDIS_URL").pipe(Config.withDefault(Redacted.make("redis://127.0.0.1:6379"))),
+      prefix: yield* Config.string("LEDGERLINE_CACHE_PREFIX").pipe(Config.withDefault("ledgerline:"))
+    })
+  yield* Effect.logInfo(`hot cache and live updates: ${kind}`)
+  return CachedReadModel.layer().pipe(Layer.provide(cache), Layer.provideMerge(StoresLive))
+}))
+
 const HttpLive = Layer.unwrapEffect(Effect.gen(function*() {
   const port = yield* Config.port("PORT").pipe(Config.withDefault(3000))
   const host = yield* Config.string("HOST").pipe(Config.withDefault("127.0.0.1"))
@@ -91,7 +113,7 @@ const serve = HttpLive.pipe(
   Layer.merge(ProcessesLive),
   Layer.merge(MarketDataLive),
   Layer.provide(Layer.mergeAll(HandlerConfigLive, JwtSecretLive)),
-  Layer.provide(Layer.merge(StoresLive, SignerLive)),
+  Layer.provide(Layer.merge(ServiceStoresLive, SignerLive)),
   Layer.launch
 )
 
