@@ -4,7 +4,13 @@ import { randomBytes } from "node:crypto"
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { createServer } from "node:http"
 import { join } from "node:path"
+import { PgClient } from "@effect/sql-pg"
+import { SqliteClient } from "@effect/sql-sqlite-node"
 import * as Ed25519Signer from "./adapters/crypto/Ed25519Signer.js"
+import * as BusCheckpoints from "./adapters/kinesis/BusCheckpoints.js"
+import * as KinesisClient from "./adapters/kinesis/KinesisClient.js"
+import * as KinesisMarketFeed from "./adapters/kinesis/KinesisMarketFeed.js"
+import * as KinesisPublisher from "./adapters/kinesis/KinesisPublisher.js"
 import * as Auth from "./adapters/http/Auth.js"
 import * as MemoryHotCache from "./adapters/memory/MemoryHotCache.js"
 import * as MemoryLiveUpdates from "./adapters/memory/MemoryLiveUpdates.js"
@@ -13,6 +19,7 @@ import * as RedisCache from "./adapters/redis/index.js"
 import { HttpAppLive } from "./adapters/http/Server.js"
 import * as SimulatedFeed from "./adapters/simulator/SimulatedFeed.js"
 import { runCheckpointer, verifyChain } from "./application/ChainVerification.js"
+import { runEventRelay } from "./application/EventRelay.js"
 import { CommandHandlerConfig } from "./application/CommandHandler.js"
 import { runLimitOrderFiller } from "./application/LimitOrderFiller.js"
 import { runMarketFeed } from "./application/MarketData.js"
@@ -68,18 +75,70 @@ const ProcessesLive = Layer.scopedDiscard(Effect.gen(function*() {
  */
 const simulatedMarkets: Markets.MarketSettings = { priceBand: decimal("0.05"), orderBand: decimal("0.1"), haltOnAnomaly: true }
 
-/** The simulated feed (on unless LEDGERLINE_SIMULATOR=off), each walk resuming at its market's last price. */
+const resumingSimulator = SimulatedFeed.layerConfigResuming((symbol) =>
+  Markets.marketView(symbol).pipe(
+    Effect.map((view) => view.lastPrice),
+    Effect.catchTag("EventStoreUnavailable", () => Effect.succeed(Option.none()))
+  ))
+
+/** LEDGERLINE_BUS=kinesis publishes the log to Kinesis and can take market data from a stream. */
+const busKind = Config.literal("none", "kinesis")("LEDGERLINE_BUS").pipe(Config.withDefault("none" as const))
+
+/** The Kinesis client and the relay's and consumers' checkpoints (in the store's database, or memory). */
+const KinesisLive = Layer.unwrapEffect(Effect.gen(function*() {
+  const kind = yield* storeKind
+  const checkpoints = kind === "memory"
+    ? BusCheckpoints.layerMemory
+    : kind === "postgres"
+    ? BusCheckpoints.layerSql.pipe(Layer.provide(PgClient.layer({
+      url: yield* Config.redacted("DATABASE_URL").pipe(Config.withDefault(Redacted.make("postgres://127.0.0.1:5432/postgres"))),
+      maxConnections: 2
+    })))
+    : BusCheckpoints.layerSql.pipe(Layer.provide(SqliteClient.layer({ filename: join(yield* dataDir, "bus-checkpoints.db") })))
+  return Layer.merge(KinesisClient.layerConfig, checkpoints)
+}))
+
+/** Against an emulator (KINESIS_ENDPOINT) missing streams are created; in AWS they must exist. */
+const ensureOnEmulator = (stream: string) =>
+  Effect.flatMap(Config.option(Config.string("KINESIS_ENDPOINT")), (endpoint) =>
+    Option.isSome(endpoint) ? KinesisClient.ensureStream(stream, 2) : Effect.void)
+
+const EventRelayLive = Layer.unwrapEffect(Effect.gen(function*() {
+  if ((yield* busKind) !== "kinesis") return Layer.empty
+  const stream = yield* KinesisPublisher.eventsStream
+  yield* Effect.logInfo(`event relay: publishing the log to Kinesis stream ${stream}`)
+  return Layer.scopedDiscard(Effect.gen(function*() {
+    yield* ensureOnEmulator(stream)
+    yield* Effect.forkScoped(runEventRelay())
+  })).pipe(Layer.provide(KinesisPublisher.layer({ stream })), Layer.provide(KinesisLive))
+}))
+
+/**
+ * Market data: from a Kinesis stream (LEDGERLINE_MARKET_STREAM with LEDGERLINE_BUS=kinesis, the
+ * simulator writing to it when on), or straight from the simulator (on unless LEDGERLINE_SIMULATOR=off).
+ */
 const MarketDataLive = Layer.unwrapEffect(Effect.gen(function*() {
-  if (!(yield* SimulatedFeed.enabled)) return Layer.empty
-  const { instruments, ticksPerSecond } = yield* SimulatedFeed.config
-  yield* Effect.logInfo(`market simulator: ${instruments.map((i) => i.symbol).join(", ")} at ${ticksPerSecond} tick(s)/s each`)
-  return Layer.scopedDiscard(Effect.forkScoped(runMarketFeed({ openMarkets: true, settings: simulatedMarkets }))).pipe(
-    Layer.provide(SimulatedFeed.layerConfigResuming((symbol) =>
-      Markets.marketView(symbol).pipe(
-        Effect.map((view) => view.lastPrice),
-        Effect.catchTag("EventStoreUnavailable", () => Effect.succeed(Option.none()))
-      )))
-  )
+  const simulate = yield* SimulatedFeed.enabled
+  const options = { openMarkets: true, settings: simulatedMarkets } as const
+  const marketStream = (yield* busKind) === "kinesis" ? yield* KinesisMarketFeed.marketStream : Option.none<string>()
+  if (simulate) {
+    const { instruments, ticksPerSecond } = yield* SimulatedFeed.config
+    yield* Effect.logInfo(`market simulator: ${instruments.map((i) => i.symbol).join(", ")} at ${ticksPerSecond} tick(s)/s each`)
+  }
+  if (Option.isNone(marketStream)) {
+    return simulate ? Layer.scopedDiscard(Effect.forkScoped(runMarketFeed(options))).pipe(Layer.provide(resumingSimulator)) : Layer.empty
+  }
+  const stream = marketStream.value
+  return Layer.scopedDiscard(Effect.gen(function*() {
+    yield* ensureOnEmulator(stream)
+    yield* Effect.forkScoped(runMarketFeed(options).pipe(Effect.provide(KinesisMarketFeed.layer({ stream }))))
+    if (simulate) {
+      yield* Effect.forkScoped(KinesisMarketFeed.publishTicks(stream).pipe(
+        Effect.catchAll((e) => Effect.logError("market data: the simulator stopped writing to Kinesis", e)),
+        Effect.provide(resumingSimulator)
+      ))
+    }
+  })).pipe(Layer.provide(KinesisLive))
 }))
 
 /**
@@ -112,6 +171,7 @@ const HttpLive = Layer.unwrapEffect(Effect.gen(function*() {
 const serve = HttpLive.pipe(
   Layer.merge(ProcessesLive),
   Layer.merge(MarketDataLive),
+  Layer.merge(EventRelayLive),
   Layer.provide(Layer.mergeAll(HandlerConfigLive, JwtSecretLive)),
   Layer.provide(Layer.merge(ServiceStoresLive, SignerLive)),
   Layer.launch
