@@ -1,5 +1,5 @@
 import { PgClient } from "@effect/sql-pg"
-import { Config, Effect, Layer, Redacted } from "effect"
+import { Effect, Layer, type Redacted } from "effect"
 import { SqlClient } from "@effect/sql"
 import { Retention, RetentionRefused } from "../../application/ports/Retention.js"
 import * as SqlEventStore from "../sql/SqlEventStore.js"
@@ -77,8 +77,3 @@ export const layer = (config: PgStoreConfig): Layer.Layer<SqlStores.SqlStores, u
   Layer.scopedContext(SqlStores.make(engine, config.store)).pipe(
     Layer.provide(PgClient.layer({ url: config.url, maxConnections: config.maxConnections ?? 10 }))
   )
-
-export const layerConfig = Layer.unwrapEffect(Effect.gen(function*() {
-  const url = yield* Config.redacted("LEDGERLINE_PG_URL").pipe(Config.withDefault(Redacted.make("postgres://127.0.0.1:5432/postgres")))
-  return layer({ url, store: yield* SqlStores.optionsConfig })
-}))

@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { SqliteClient } from "@effect/sql-sqlite-node"
-import { Config, Effect, Layer } from "effect"
+import { Effect, Layer } from "effect"
 import { mkdirSync } from "node:fs"
 import { dirname } from "node:path"
 import type { RecordedEvent } from "../../application/ports/EventStore.js"
@@ -73,8 +73,3 @@ export const layer = (config: SqliteStoreConfig): Layer.Layer<SqlStores.SqlStore
     if (config.filename !== ":memory:") mkdirSync(dirname(config.filename), { recursive: true })
     return SqliteClient.layer({ filename: config.filename })
   }))))
-
-export const layerConfig = Layer.unwrapEffect(Effect.gen(function*() {
-  const filename = yield* Config.string("LEDGERLINE_SQLITE_FILE").pipe(Config.withDefault("./data/ledgerline.db"))
-  return layer({ filename, store: yield* SqlStores.optionsConfig })
-}))
