@@ -58,7 +58,7 @@ const JwtSecretLive = Layer.effect(Auth.JwtSecret, jwtSecret)
 const HandlerConfigLive = Layer.effect(CommandHandlerConfig, Effect.gen(function*() {
   const snapshotEvery = yield* Config.integer("LEDGERLINE_SNAPSHOT_EVERY").pipe(Config.withDefault(100))
   const maxRetries = yield* Config.integer("LEDGERLINE_COMMAND_RETRIES").pipe(Config.withDefault(5))
-  return { snapshotEvery, maxRetries, retryBase: Duration.millis(2) }
+  return { ...CommandHandlerConfig.defaultValue(), snapshotEvery, maxRetries }
 }))
 
 /** Processes that follow the log for as long as the service runs. */

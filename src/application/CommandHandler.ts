@@ -1,6 +1,7 @@
-import { Context, DateTime, Duration, Effect, Either, Option, Schedule, Schema } from "effect"
+import { Clock, Context, Data, DateTime, Duration, Effect, Either, Option, Schedule, Schema } from "effect"
 import { fold } from "../domain/Decider.js"
 import { type Aggregate, decodeEvents, encodeEvent, streamId } from "./Aggregate.js"
+import { cacheOf } from "./AggregateCache.js"
 import { uuidv7 } from "./Ids.js"
 import {
   ConcurrencyConflict, DEFAULT_PAGE_SIZE, EventStore, type EventMetadata, type NewEvent, type RecordedEvent
@@ -17,7 +18,15 @@ export class CommandHandlerConfig extends Context.Reference<CommandHandlerConfig
     /** Reloads after a ConcurrencyConflict before the conflict reaches the caller. */
     maxRetries: 5,
     /** First back-off between retries; it doubles, with jitter. */
-    retryBase: Duration.millis(2)
+    retryBase: Duration.millis(2),
+    /** Aggregates whose latest state this process keeps for the next command (0: load every time). */
+    cacheCapacity: 100_000,
+    /**
+     * How old a cached state may be when it is only read, not appended to (the market view an order
+     * is priced against). Changes made in this process are seen at once; this bounds how late a
+     * change another process made is seen.
+     */
+    readStaleness: Duration.millis(100)
   })
 }) {}
 
@@ -84,9 +93,51 @@ export const load = <C, S, E extends { readonly _tag: string }, R>(aggregate: Ag
       return { state: fold(aggregate.decider)(events, start.state), version: start.version + tail.length }
     })
 
+const cacheFor = (store: object) => Effect.map(CommandHandlerConfig, (config) => cacheOf(store, config.cacheCapacity))
+
 /**
- * The generic command handler: load, decide, append at the loaded version. On a conflict it
- * reloads and decides again (bounded, jittered back-off). A repeated commandId returns the first
+ * Current state for a reader that accepts the staleness bound of `readStaleness`: the cached state
+ * while it is that fresh, else the cached state caught up with the events after it (or a full load).
+ */
+export const loadRecent = <C, S, E extends { readonly _tag: string }, R>(aggregate: Aggregate<C, S, E, R>) => {
+  const loadAggregate = load(aggregate)
+  return (id: string) =>
+    Effect.gen(function*() {
+      const stream = streamId(aggregate, id)
+      const store = yield* EventStore
+      const cache = yield* cacheFor(store)
+      const { readStaleness } = yield* CommandHandlerConfig
+      const now = yield* Clock.currentTimeMillis
+      const entry = cache.get<S>(stream)
+      if (entry !== undefined && now - entry.confirmedAt <= Duration.toMillis(readStaleness)) {
+        return { state: entry.state, version: entry.version }
+      }
+      const loaded: Loaded<S> = entry === undefined
+        ? yield* loadAggregate(id)
+        : yield* readStream(stream, entry.version + 1).pipe(
+          Effect.flatMap((tail) => decodeEvents(aggregate, tail)),
+          Effect.map((events) => ({ state: fold(aggregate.decider)(events, entry.state), version: entry.version + events.length }))
+        )
+      cache.set(stream, { ...loaded, confirmedAt: now })
+      return loaded
+    })
+}
+
+/** A refusal was decided on a cached state: decide again on the store's. */
+class StaleCache extends Data.TaggedError("StaleCache") {}
+
+export interface HandleOptions {
+  /**
+   * The commandId was made just now for this command (no caller gave one), so it cannot have been
+   * seen before and the idempotency lookup is skipped.
+   */
+  readonly freshCommandId?: boolean
+}
+
+/**
+ * The generic command handler: load, decide, append at the loaded version. The state comes from
+ * this process's cache when it has the aggregate (AggregateCache); on a conflict the entry is
+ * dropped, and the handler reloads and decides again (bounded, jittered back-off). A repeated commandId returns the first
  * result and appends nothing. Refusals the decider records (a rejected order) are appended and the
  * command still fails with the rejection.
  */
@@ -119,39 +170,65 @@ export const handler = <C extends { readonly _tag: string }, S, E extends { read
       }).pipe(Effect.catchTag("SnapshotStoreUnavailable", (e) => Effect.logWarning("snapshot not saved", e)))
     })
 
-  const attempt = (id: string, command: C, context: CommandContext) =>
+  const attempt = (id: string, command: C, context: CommandContext, options: HandleOptions) =>
+    decideAndAppend(id, command, context, options, true).pipe(
+      Effect.catchTag("StaleCache", () => decideAndAppend(id, command, context, options, false)),
+      // without the cache the state is the store's own, so StaleCache cannot come a second time
+      Effect.catchTag("StaleCache", () => Effect.dieMessage("a refusal decided on a fresh load asked for a reload"))
+    )
+
+  const decideAndAppend = (id: string, command: C, context: CommandContext, options: HandleOptions, useCache: boolean) =>
     Effect.gen(function*() {
       const stream = streamId(aggregate, id)
       const store = yield* EventStore
+      const cache = yield* cacheFor(store)
+      const cached = useCache ? cache.get<S>(stream) : undefined
+      const lookup = options.freshCommandId === true ? undefined : store.findByCommand(stream, context.commandId)
+      const loading = cached === undefined ? loadAggregate(id) : undefined
       // the idempotency lookup and the load are independent reads: one round trip's wait, not two
-      const [previous, loaded] = yield* Effect.all([store.findByCommand(stream, context.commandId), loadAggregate(id)], {
-        concurrency: 2
-      })
+      const [previous, loaded]: readonly [ReadonlyArray<RecordedEvent>, Loaded<S>] = lookup !== undefined && loading !== undefined
+        ? yield* Effect.all([lookup, loading], { concurrency: 2 })
+        : [lookup === undefined ? [] : yield* lookup, loading === undefined ? cached! : yield* loading]
       if (previous.length > 0) {
         const events = yield* decodeEvents(aggregate, previous)
         const refusal = decider.recordedRejection?.(events)
         if (refusal !== undefined) return yield* Effect.fail(refusal)
         return { events, recorded: previous, version: previous[previous.length - 1]!.version, duplicate: true }
       }
+      const appendAndKeep = (events: ReadonlyArray<E>) =>
+        append(stream, loaded.version, events, context).pipe(
+          Effect.tapError(() => Effect.sync(() => cache.drop(stream))),
+          Effect.tap((appended) =>
+            Effect.gen(function*() {
+              const state = fold(decider)(events, loaded.state)
+              cache.set(stream, { state, version: appended.nextVersion, confirmedAt: yield* Clock.currentTimeMillis })
+              yield* snapshotIfDue(stream, loaded.version, appended.nextVersion, () => state)
+            }))
+        )
       const decision = decider.decide(command, loaded.state)
       if (Either.isLeft(decision)) {
+        // a refusal appends nothing that a conflict could catch, so one decided on a cached state
+        // is only given once the store confirms that state
+        if (loading === undefined) {
+          cache.drop(stream)
+          return yield* new StaleCache()
+        }
         const facts = decider.recordRejection?.(command, loaded.state, decision.left) ?? []
-        if (facts.length > 0) yield* append(stream, loaded.version, facts, context)
+        if (facts.length > 0) yield* appendAndKeep(facts)
         return yield* Effect.fail(decision.left)
       }
       const events = decision.right
-      const appended = yield* append(stream, loaded.version, events, context)
-      yield* snapshotIfDue(stream, loaded.version, appended.nextVersion, () => fold(decider)(events, loaded.state))
+      const appended = yield* appendAndKeep(events)
       return { events, recorded: appended.events, version: appended.nextVersion, duplicate: false }
     })
 
-  return (id: string, command: C, context: CommandContext) =>
+  return (id: string, command: C, context: CommandContext, options: HandleOptions = {}) =>
     Effect.gen(function*() {
       const config = yield* CommandHandlerConfig
       const retry = Schedule.exponential(config.retryBase).pipe(Schedule.jittered, Schedule.intersect(Schedule.recurs(config.maxRetries)))
-      const result: CommandResult<E> = yield* attempt(id, command, context).pipe(
+      const result: CommandResult<E> = yield* attempt(id, command, context, options).pipe(
         Effect.retry({ schedule: retry, while: (e) => e instanceof ConcurrencyConflict })
       )
       return result
-    }).pipe(Effect.withSpan(`${aggregate.name}.${command._tag}`, { attributes: { aggregateId: id, commandId: context.commandId } }))
+    })
 }

@@ -2,11 +2,11 @@ import { type BigDecimal, DateTime, Effect } from "effect"
 import type { Symbol } from "../domain/Ids.js"
 import { MarketCommand, view } from "../domain/Market.js"
 import { Markets } from "./Aggregate.js"
-import { type CommandContext, commandContext, handler, load } from "./CommandHandler.js"
+import { type CommandContext, commandContext, handler, loadRecent } from "./CommandHandler.js"
 
 const handle = handler(Markets)
 const run = (symbol: Symbol, command: MarketCommand, context?: Partial<CommandContext>) =>
-  Effect.flatMap(commandContext(context), (ctx) => handle(symbol, command, ctx))
+  Effect.flatMap(commandContext(context), (ctx) => handle(symbol, command, ctx, { freshCommandId: context?.commandId === undefined }))
 
 export interface MarketSettings {
   /** Largest tick-to-tick move, as a fraction of the last price, before a tick is an anomaly. */
@@ -42,6 +42,11 @@ export const updatePrice = Effect.fn("Markets.updatePrice")(
   }
 )
 
-/** What an order needs to know of the market right now. */
+const recentMarket = loadRecent(Markets)
+
+/**
+ * What an order needs to know of the market right now: as this process last wrote or read it, and
+ * never older than CommandHandlerConfig.readStaleness for changes other processes made.
+ */
 export const marketView = (symbol: Symbol) =>
-  Effect.map(load(Markets)(symbol), ({ state }) => view(symbol, state))
+  Effect.map(recentMarket(symbol), ({ state }) => view(symbol, state))

@@ -10,7 +10,7 @@ import { marketView } from "./Markets.js"
 
 const handle = handler(Accounts)
 const run = (accountId: AccountId, command: AccountCommand, context?: Partial<CommandContext>) =>
-  Effect.flatMap(commandContext(context), (ctx) => handle(accountId, command, ctx))
+  Effect.flatMap(commandContext(context), (ctx) => handle(accountId, command, ctx, { freshCommandId: context?.commandId === undefined }))
 
 export interface OpenAccountInput {
   /** Chosen by the caller (e.g. derived from an idempotency key); a fresh UUIDv7 when absent. */

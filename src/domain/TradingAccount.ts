@@ -176,6 +176,9 @@ const acceptOrder = (s: Opened, c: Extract<AccountCommand, { _tag: "PlaceOrder" 
     return { marketable, price, notional }
   })
 
+// decide checks every value it puts into an event (amount, scales, bands) before it builds it, so
+// the events' constructors skip the Schema's own check (the `true`): it repeated that work on every order.
+
 export const decide = (command: AccountCommand, state: AccountState): Decision => {
   switch (command._tag) {
     case "OpenAccount": {
@@ -183,13 +186,13 @@ export const decide = (command: AccountCommand, state: AccountState): Decision =
       return amount("initialBalance", command.initialBalance, CASH_SCALE, true).pipe(Either.map(() => [new AccountOpened({
         accountId: command.accountId, customerId: command.customerId, accountType: command.accountType,
         initialBalance: command.initialBalance, currency: command.currency, openedAt: command.at
-      })]))
+      }, true)]))
     }
     case "DepositFunds":
       return Either.gen(function*() {
         const s = yield* opened(state)
         yield* amount("amount", command.amount, CASH_SCALE)
-        return [new FundsDeposited({ accountId: s.accountId, amount: command.amount, depositedAt: command.at })]
+        return [new FundsDeposited({ accountId: s.accountId, amount: command.amount, depositedAt: command.at }, true)]
       })
     case "WithdrawFunds":
       return Either.gen(function*() {
@@ -198,7 +201,7 @@ export const decide = (command: AccountCommand, state: AccountState): Decision =
         const available = availableCash(s)
         yield* check(BigDecimal.lessThanOrEqualTo(command.amount, available), () =>
           new InsufficientFunds({ requested: command.amount, available }))
-        return [new FundsWithdrawn({ accountId: s.accountId, amount: command.amount, withdrawnAt: command.at })]
+        return [new FundsWithdrawn({ accountId: s.accountId, amount: command.amount, withdrawnAt: command.at }, true)]
       })
     case "SetRiskLimits":
       return Either.gen(function*() {
@@ -209,7 +212,7 @@ export const decide = (command: AccountCommand, state: AccountState): Decision =
           ["maxGrossExposure", l.maxGrossExposure]] as const) {
           if (Option.isSome(value)) yield* amount(field, value.value, field === "maxPositionPerSymbol" ? QUANTITY_SCALE : CASH_SCALE, true)
         }
-        return [new RiskLimitsSet({ accountId: s.accountId, limits: l, setAt: command.at })]
+        return [new RiskLimitsSet({ accountId: s.accountId, limits: l, setAt: command.at }, true)]
       })
     case "PlaceOrder":
       return Either.gen(function*() {
@@ -219,12 +222,12 @@ export const decide = (command: AccountCommand, state: AccountState): Decision =
           accountId: s.accountId, orderId: command.orderId, symbol: command.symbol, side: command.side,
           orderType: command.orderType, quantity: command.quantity, limitPrice: command.limitPrice,
           reserved: !marketable && command.side === "BUY" ? notional : zero, placedAt: command.at
-        })
+        }, true)
         if (!marketable) return [placed]
         return [placed, new TradeExecuted({
           tradeId: command.tradeId, accountId: s.accountId, orderId: command.orderId, symbol: command.symbol,
           quantity: command.quantity, price, tradeType: command.side, executedAt: command.at
-        })]
+        }, true)]
       })
     case "FillOrder":
       return Either.gen(function*() {
@@ -242,13 +245,13 @@ export const decide = (command: AccountCommand, state: AccountState): Decision =
         return [new TradeExecuted({
           tradeId: command.tradeId, accountId: s.accountId, orderId: order.orderId, symbol: order.symbol,
           quantity: order.quantity, price: command.price, tradeType: order.side, executedAt: command.at
-        })]
+        }, true)]
       })
     case "CancelOrder":
       return Either.gen(function*() {
         const s = yield* opened(state)
         if (!HashMap.has(s.openOrders, command.orderId)) return yield* Either.left(new OrderNotFound({ orderId: command.orderId }))
-        return [new OrderCancelled({ accountId: s.accountId, orderId: command.orderId, cancelledAt: command.at })]
+        return [new OrderCancelled({ accountId: s.accountId, orderId: command.orderId, cancelledAt: command.at }, true)]
       })
   }
 }
@@ -302,7 +305,7 @@ export const TradingAccount: Decider<AccountCommand, AccountState, AccountEvent,
         accountId: state.accountId, orderId: command.orderId, symbol: command.symbol, side: command.side,
         orderType: command.orderType, quantity: command.quantity, limitPrice: command.limitPrice,
         reason: rejection, rejectedAt: command.at
-      })]
+      }, true)]
       : [],
   recordedRejection: (events) => {
     const rejected = events.find((e): e is OrderRejected => e._tag === "OrderRejected")

@@ -4,6 +4,7 @@ import { Accounts } from "../../src/application/Aggregate.js"
 import { CommandHandlerConfig } from "../../src/application/CommandHandler.js"
 import { EventStore } from "../../src/application/ports/EventStore.js"
 import { SnapshotStore } from "../../src/application/ports/SnapshotStore.js"
+import * as Markets from "../../src/application/Markets.js"
 import * as TradingAccounts from "../../src/application/TradingAccounts.js"
 import { InsufficientFunds, InsufficientPosition } from "../../src/domain/AccountRejections.js"
 import { decimal } from "../../src/domain/Decimal.js"
@@ -90,7 +91,7 @@ describe("command handler", () => {
       expect(yield* cashOf(accountId)).toEqual(decimal("3.30"))
     }).pipe(Effect.provide(racingStore.pipe(Layer.provideMerge(MemoryStores)))))
 
-  it.live("without retries the loser of a race gets a ConcurrencyConflict and nothing of it is written", () =>
+  it.live("without retries the loser of a race (two processes: no shared cache) gets a ConcurrencyConflict and nothing of it is written", () =>
     Effect.gen(function*() {
       const accountId = yield* openAccountWith("0.00")
       const exits = yield* Effect.all([
@@ -103,7 +104,9 @@ describe("command handler", () => {
       expect(BigDecimal.equals(yield* cashOf(accountId), decimal("1")) || BigDecimal.equals(yield* cashOf(accountId), decimal("2"))).toBe(true)
     }).pipe(
       Effect.provide(racingStore.pipe(Layer.provideMerge(MemoryStores))),
-      Effect.provideService(CommandHandlerConfig, { snapshotEvery: 100, maxRetries: 0, retryBase: Duration.millis(1) })
+      Effect.provideService(CommandHandlerConfig, {
+        ...CommandHandlerConfig.defaultValue(), snapshotEvery: 100, maxRetries: 0, retryBase: Duration.millis(1), cacheCapacity: 0
+      })
     ))
 
   it.effect("the same commandId racing itself appends once", () =>
@@ -117,7 +120,7 @@ describe("command handler", () => {
       expect(yield* cashOf(accountId)).toEqual(decimal("5"))
     }).pipe(
       Effect.provide(racingStore.pipe(Layer.provideMerge(MemoryStores))),
-      Effect.provideService(CommandHandlerConfig, { snapshotEvery: 100, maxRetries: 3, retryBase: Duration.zero })
+      Effect.provideService(CommandHandlerConfig, { ...CommandHandlerConfig.defaultValue(), snapshotEvery: 100, maxRetries: 3, retryBase: Duration.zero })
     ))
 
   it.effect("snapshots every N events and loads snapshot + tail to the same state as a full fold", () =>
@@ -136,7 +139,7 @@ describe("command handler", () => {
       expect(yield* cashOf(accountId)).toEqual(decimal("28.07"))
     }).pipe(
       Effect.provide(MemoryStores),
-      Effect.provideService(CommandHandlerConfig, { snapshotEvery: 3, maxRetries: 3, retryBase: Duration.millis(1) })
+      Effect.provideService(CommandHandlerConfig, { ...CommandHandlerConfig.defaultValue(), snapshotEvery: 3, maxRetries: 3, retryBase: Duration.millis(1) })
     ))
 
   it.effect("answers what the account held at an earlier instant with the same fold", () =>
@@ -151,5 +154,75 @@ describe("command handler", () => {
       const before = yield* TradingAccounts.getAccountAsOf(accountId, DateTime.unsafeMake("2026-03-02T13:59:59Z"))
       expect(before.state._tag).toBe("Unopened")
       expect(yield* cashOf(accountId)).toEqual(decimal("60"))
+    }).pipe(Effect.provide(MemoryStores)))
+})
+
+/** Counts the reads the command path makes of the store. */
+const countingStore = (counts: { getEvents: number; findByCommand: number }) =>
+  Layer.effect(EventStore, Effect.map(EventStore, (store) => EventStore.of({
+    ...store,
+    getEvents: (id, options) => Effect.suspend(() => (counts.getEvents += 1, store.getEvents(id, options))),
+    findByCommand: (id, commandId) => Effect.suspend(() => (counts.findByCommand += 1, store.findByCommand(id, commandId)))
+  })))
+
+/** The last price an order placed now would see. */
+const priceSeen = Effect.map(Markets.marketView(ACME), (view) => Option.getOrElse(Option.map(view.lastPrice, BigDecimal.format), () => "none"))
+
+/** As another process would: through the same store, without this process's aggregate cache. */
+const elsewhere = Effect.provideService(CommandHandlerConfig, { ...CommandHandlerConfig.defaultValue(), cacheCapacity: 0 })
+
+describe("aggregate cache", () => {
+  it.effect("decides the next command on the state the last one left, reading nothing from the store", () => {
+    const counts = { getEvents: 0, findByCommand: 0 }
+    return Effect.gen(function*() {
+      const accountId = yield* openAccountWith("100.00")
+      counts.getEvents = 0
+      counts.findByCommand = 0
+      yield* TradingAccounts.depositFunds(accountId, decimal("1"))
+      const result = yield* TradingAccounts.withdrawFunds(accountId, decimal("101"))
+      expect(counts).toEqual({ getEvents: 0, findByCommand: 0 })
+      expect(result.version).toBe(3)
+      expect(yield* cashOf(accountId)).toEqual(decimal("0"))
+    }).pipe(Effect.provide(countingStore(counts).pipe(Layer.provideMerge(MemoryStores))))
+  })
+
+  it.effect("a command with a caller's commandId still looks it up, and a repeat returns the first result", () => {
+    const counts = { getEvents: 0, findByCommand: 0 }
+    return Effect.gen(function*() {
+      const accountId = yield* openAccountWith("100.00")
+      const first = yield* TradingAccounts.depositFunds(accountId, decimal("5"), { commandId: "deposit-1" })
+      const again = yield* TradingAccounts.depositFunds(accountId, decimal("5"), { commandId: "deposit-1" })
+      expect(counts.findByCommand).toBe(2)
+      expect([first.duplicate, again.duplicate]).toEqual([false, true])
+      expect(again.recorded).toEqual(first.recorded)
+      expect(yield* cashOf(accountId)).toEqual(decimal("105"))
+    }).pipe(Effect.provide(countingStore(counts).pipe(Layer.provideMerge(MemoryStores))))
+  })
+
+  it.effect("a change another process made is caught by the append: the command reloads and decides on the fresh state", () =>
+    Effect.gen(function*() {
+      const accountId = yield* openAccountWith("10.00")
+      yield* TradingAccounts.depositFunds(accountId, decimal("90")).pipe(elsewhere)
+      // the cache still says 10.00: only the reload after the conflict lets this withdrawal pass
+      const result = yield* TradingAccounts.withdrawFunds(accountId, decimal("60"))
+      expect(result.version).toBe(3)
+      expect(yield* cashOf(accountId)).toEqual(decimal("40"))
+      const refused = yield* Effect.flip(TradingAccounts.withdrawFunds(accountId, decimal("41")))
+      expect(refused).toBeInstanceOf(InsufficientFunds)
+    }).pipe(Effect.provide(MemoryStores)))
+
+  it.effect("a market view is at most readStaleness behind a change another process made, and exact for this one's", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(Date.parse("2026-03-02T14:00:00Z"))
+      yield* openMarketAt(ACME, "100")
+      expect(yield* priceSeen).toBe("100")
+      yield* TestClock.adjust("1 millis")
+      yield* Markets.updatePrice(ACME, decimal("101"), yield* DateTime.now).pipe(elsewhere)
+      expect(yield* priceSeen).toBe("100")
+      yield* TestClock.adjust(Duration.sum(CommandHandlerConfig.defaultValue().readStaleness, Duration.millis(1)))
+      expect(yield* priceSeen).toBe("101")
+      yield* TestClock.adjust("1 millis")
+      yield* Markets.updatePrice(ACME, decimal("102"), yield* DateTime.now)
+      expect(yield* priceSeen).toBe("102")
     }).pipe(Effect.provide(MemoryStores)))
 })

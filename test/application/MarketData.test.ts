@@ -3,6 +3,7 @@ import { BigDecimal, DateTime, Effect, Fiber, Layer, Logger, Option, Random, Str
 import * as SimulatedFeed from "../../src/adapters/simulator/SimulatedFeed.js"
 import * as Memory from "../../src/adapters/memory/index.js"
 import { Accounts, Markets as MarketAggregate, decodeEvents } from "../../src/application/Aggregate.js"
+import { CommandHandlerConfig } from "../../src/application/CommandHandler.js"
 import { runLimitOrderFiller } from "../../src/application/LimitOrderFiller.js"
 import { runMarketFeed } from "../../src/application/MarketData.js"
 import * as Markets from "../../src/application/Markets.js"
@@ -148,7 +149,9 @@ describe("market data", () => {
   it.effect("tolerates a market another feed opened first", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(START)
-      yield* Markets.openMarket(ACME, settings)
+      // opened by another process: this one's aggregate cache does not know of it
+      yield* Markets.openMarket(ACME, settings).pipe(
+        Effect.provideService(CommandHandlerConfig, { ...CommandHandlerConfig.defaultValue(), cacheCapacity: 0 }))
       const fiber = yield* runMarketFeed({ openMarkets: true, settings }).pipe(Effect.provide(feedOf([tick("ACME", "10", 1)])), Effect.fork)
       yield* TestClock.adjust("1 minute")
       yield* Fiber.join(fiber)
