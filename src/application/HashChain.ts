@@ -11,11 +11,19 @@ export interface Linkable extends NewEvent {
   readonly position: number
 }
 
-const field = (hash: ReturnType<typeof createHash>, value: string | Uint8Array) => {
-  const bytes = typeof value === "string" ? Buffer.from(value, "utf8") : value
-  const length = Buffer.alloc(4)
-  length.writeUInt32BE(bytes.length)
-  hash.update(length).update(bytes)
+/** Each field as a 4-byte big-endian length and its bytes, in order. */
+const frame = (fields: ReadonlyArray<string | Uint8Array>): Buffer => {
+  const parts = fields.map((value) => typeof value === "string" ? Buffer.from(value, "utf8") : value)
+  let size = 0
+  for (const part of parts) size += 4 + part.length
+  const out = Buffer.allocUnsafe(size)
+  let offset = 0
+  for (const part of parts) {
+    offset = out.writeUInt32BE(part.length, offset)
+    out.set(part, offset)
+    offset += part.length
+  }
+  return out
 }
 
 /**
@@ -23,20 +31,19 @@ const field = (hash: ReturnType<typeof createHash>, value: string | Uint8Array) 
  * two different events share an encoding. The chain runs in global position order, which a
  * store assigns under one lock, so concurrent writers cannot fork it (docs/adr/0008).
  */
-export const link = (previous: string, event: Linkable): string => {
-  const hash = createHash("sha256")
-  field(hash, previous)
-  field(hash, String(event.position))
-  field(hash, event.eventId)
-  field(hash, event.aggregateId)
-  field(hash, String(event.version))
-  field(hash, event.type)
-  field(hash, String(event.schemaVersion))
-  field(hash, String(event.timestamp.epochMillis))
-  field(hash, event.data)
-  field(hash, event.metadata.userId)
-  field(hash, event.metadata.correlationId)
-  field(hash, event.metadata.causationId)
-  field(hash, event.metadata.commandId)
-  return hash.digest("hex")
-}
+export const link = (previous: string, event: Linkable): string =>
+  createHash("sha256").update(frame([
+    previous,
+    String(event.position),
+    event.eventId,
+    event.aggregateId,
+    String(event.version),
+    event.type,
+    String(event.schemaVersion),
+    String(event.timestamp.epochMillis),
+    event.data,
+    event.metadata.userId,
+    event.metadata.correlationId,
+    event.metadata.causationId,
+    event.metadata.commandId
+  ])).digest("hex")

@@ -1,12 +1,33 @@
 import { PgClient } from "@effect/sql-pg"
 import { Effect, Layer, type Redacted } from "effect"
 import { SqlClient } from "@effect/sql"
+import type { RecordedEvent } from "../../application/ports/EventStore.js"
 import { Retention, RetentionRefused } from "../../application/ports/Retention.js"
 import * as SqlEventStore from "../sql/SqlEventStore.js"
 import * as SqlStores from "../sql/SqlStores.js"
 import { migrate } from "./PgMigrations.js"
 
 const toDate = (t: { readonly epochMillis: number }) => new Date(t.epochMillis)
+
+/** The rows of a batch as 13 column arrays: one INSERT … SELECT FROM unnest, whatever the batch size. */
+const ROWS = `SELECT * FROM unnest($1::bigint[], $2::text[], $3::int[], $4::uuid[], $5::text[], $6::smallint[], $7::timestamptz[],
+  $8::bytea[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bytea[])`
+
+const columns = (rows: ReadonlyArray<RecordedEvent>) => [
+  rows.map((r) => r.position),
+  rows.map((r) => r.aggregateId),
+  rows.map((r) => r.version),
+  rows.map((r) => r.eventId),
+  rows.map((r) => r.type),
+  rows.map((r) => r.schemaVersion),
+  rows.map((r) => toDate(r.timestamp)),
+  rows.map((r) => Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength)),
+  rows.map((r) => r.metadata.userId),
+  rows.map((r) => r.metadata.correlationId),
+  rows.map((r) => r.metadata.causationId),
+  rows.map((r) => r.metadata.commandId),
+  rows.map((r) => Buffer.from(r.hash, "hex"))
+]
 
 /**
  * PostgreSQL: a batch of appends is one INSERT … SELECT FROM unnest(…) of column arrays, a
@@ -27,29 +48,32 @@ export const dialect: SqlEventStore.SqlDialect = {
   insert: (sql, rows, head) =>
     sql.unsafe(
       `WITH inserted AS (
-         INSERT INTO events (${SqlEventStore.COLUMNS})
-         SELECT * FROM unnest($1::bigint[], $2::text[], $3::int[], $4::uuid[], $5::text[], $6::smallint[], $7::timestamptz[],
-           $8::bytea[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bytea[])
+         INSERT INTO events (${SqlEventStore.COLUMNS}) ${ROWS}
        )
        UPDATE event_head SET position = $14, hash = $15 WHERE id = 1`,
+      [...columns(rows), head.position, Buffer.from(head.hash, "hex")]
+    ).pipe(Effect.asVoid),
+  // a whole commit in one autocommitted statement: the head moves only if it is still where this
+  // store left it and every aggregate is at its expected version; the rows go in only if it moved.
+  // A writer in another process that holds the head makes this wait, then see the head moved.
+  insertIfUnchanged: (sql, rows, expected, head, checks) =>
+    sql.unsafe<{ written: number | string }>(
+      `WITH head AS (
+         UPDATE event_head SET position = $14, hash = $15
+         WHERE id = 1 AND position = $16 AND hash = $17
+           AND (SELECT count(*) FROM unnest($18::text[], $19::int[]) AS c(id, version)
+                WHERE coalesce((SELECT e.version FROM events e WHERE e.aggregate_id = c.id ORDER BY e.version DESC LIMIT 1), 0)
+                  = c.version) = $20
+         RETURNING 1
+       ), inserted AS (
+         INSERT INTO events (${SqlEventStore.COLUMNS}) ${ROWS} WHERE EXISTS (SELECT 1 FROM head)
+       )
+       SELECT count(*) AS written FROM head`,
       [
-        rows.map((r) => r.position),
-        rows.map((r) => r.aggregateId),
-        rows.map((r) => r.version),
-        rows.map((r) => r.eventId),
-        rows.map((r) => r.type),
-        rows.map((r) => r.schemaVersion),
-        rows.map((r) => toDate(r.timestamp)),
-        rows.map((r) => Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength)),
-        rows.map((r) => r.metadata.userId),
-        rows.map((r) => r.metadata.correlationId),
-        rows.map((r) => r.metadata.causationId),
-        rows.map((r) => r.metadata.commandId),
-        rows.map((r) => Buffer.from(r.hash, "hex")),
-        head.position,
-        Buffer.from(head.hash, "hex")
+        ...columns(rows), head.position, Buffer.from(head.hash, "hex"), expected.position, Buffer.from(expected.hash, "hex"),
+        checks.map((c) => c.aggregateId), checks.map((c) => c.version), checks.length
       ]
-    ).pipe(Effect.asVoid)
+    ).pipe(Effect.map(([row]) => Number(row?.written ?? 0) === 1))
 }
 
 /** The logged purge is the database's own function, so psql users get the same guarantee. */

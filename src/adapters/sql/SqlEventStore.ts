@@ -18,6 +18,18 @@ export interface SqlDialect {
   readonly insert: (sql: SqlClient.SqlClient, rows: ReadonlyArray<RecordedEvent>, head: ChainLink) => Effect.Effect<void, SqlError.SqlError>
   /** A timestamp as a bound parameter. */
   readonly timestamp: (t: DateTime.Utc) => Date | number
+  /**
+   * The one-statement commit, for engines that can: writes the rows and moves `event_head` to
+   * `head` only if the head is still at `expected` and each aggregate of `checks` is still at its
+   * expected version (0: none yet); true when it wrote, false when it wrote nothing.
+   */
+  readonly insertIfUnchanged?: (
+    sql: SqlClient.SqlClient,
+    rows: ReadonlyArray<RecordedEvent>,
+    expected: ChainLink,
+    head: ChainLink,
+    checks: ReadonlyArray<{ readonly aggregateId: string; readonly version: number }>
+  ) => Effect.Effect<boolean, SqlError.SqlError>
 }
 
 export interface SqlEventStoreOptions {
@@ -77,37 +89,77 @@ export const make = (dialect: SqlDialect, options: SqlEventStoreOptions = defaul
     const sql = yield* SqlClient.SqlClient
     const committed = yield* SubscriptionRef.make(0)
 
-    const commitBatch = (batch: ReadonlyArray<GroupCommit.AppendRequest>) =>
+    /** Positions, versions and chain links for a batch, given each aggregate's current version. */
+    const assign = (batch: ReadonlyArray<GroupCommit.AppendRequest>, head: ChainLink, current: Map<string, number>) => {
+      let position = head.position
+      let previous = head.hash
+      const rows: Array<RecordedEvent> = []
+      const outcomes = batch.map((request): GroupCommit.AppendOutcome => {
+        const actual = current.get(request.aggregateId) ?? 0
+        if (actual !== request.expectedVersion) {
+          return Either.left(new ConcurrencyConflict({
+            aggregateId: request.aggregateId, expectedVersion: request.expectedVersion, actualVersion: actual
+          }))
+        }
+        const recorded = request.events.map((event, i): RecordedEvent => {
+          const stored = { ...event, aggregateId: request.aggregateId, version: actual + i + 1, position: ++position }
+          previous = link(previous, stored)
+          return { ...stored, hash: previous }
+        })
+        current.set(request.aggregateId, actual + recorded.length)
+        rows.push(...recorded)
+        return Either.right({ nextVersion: actual + recorded.length, events: recorded })
+      })
+      return { outcomes, rows, head: { position, hash: previous } }
+    }
+
+    /** The chain head as this store last committed it: the fast path assumes nobody moved it since. */
+    let lastHead: ChainLink | undefined = undefined
+
+    /** Locks the head, reads every aggregate's version, then writes: right whatever other writers did. */
+    const commitLocked = (batch: ReadonlyArray<GroupCommit.AppendRequest>) =>
       sql.withTransaction(Effect.gen(function*() {
         const heads = yield* sql<{ position: number | string; hash: Uint8Array }>`
           UPDATE event_head SET position = position WHERE id = 1 RETURNING position, hash`
-        const head = heads[0]
-        if (head === undefined) return yield* Effect.dieMessage("event_head is missing: migrations did not run")
+        const row = heads[0]
+        if (row === undefined) return yield* Effect.dieMessage("event_head is missing: migrations did not run")
         const versions = yield* dialect.currentVersions(sql, [...new Set(batch.map((r) => r.aggregateId))])
         const current = new Map(versions.map((v) => [v.aggregate_id, Number(v.version ?? 0)]))
-        let position = Number(head.position)
-        let previous = hex(head.hash)
-        const rows: Array<RecordedEvent> = []
-        const outcomes = batch.map((request): GroupCommit.AppendOutcome => {
-          const actual = current.get(request.aggregateId) ?? 0
-          if (actual !== request.expectedVersion) {
-            return Either.left(new ConcurrencyConflict({
-              aggregateId: request.aggregateId, expectedVersion: request.expectedVersion, actualVersion: actual
-            }))
-          }
-          const recorded = request.events.map((event, i): RecordedEvent => {
-            const stored = { ...event, aggregateId: request.aggregateId, version: actual + i + 1, position: ++position }
-            previous = link(previous, stored)
-            return { ...stored, hash: previous }
-          })
-          current.set(request.aggregateId, actual + recorded.length)
-          rows.push(...recorded)
-          return Either.right({ nextVersion: actual + recorded.length, events: recorded })
-        })
-        if (rows.length > 0) yield* dialect.insert(sql, rows, { position, hash: previous })
-        return { outcomes, position }
-      })).pipe(
-        Effect.tap(({ position }) => SubscriptionRef.update(committed, (p) => Math.max(p, position))),
+        const assigned = assign(batch, { position: Number(row.position), hash: hex(row.hash) }, current)
+        if (assigned.rows.length > 0) yield* dialect.insert(sql, assigned.rows, assigned.head)
+        return assigned
+      }))
+
+    /**
+     * One statement, no explicit transaction: positions and links computed from the head this store
+     * last wrote, each append taken at its word; the statement writes only if both still hold.
+     * When another process moved the head or a version is not the expected one it writes nothing,
+     * and the batch goes through the locked path.
+     */
+    const commitOptimistic = (
+      insertIfUnchanged: NonNullable<SqlDialect["insertIfUnchanged"]>,
+      expected: ChainLink,
+      batch: ReadonlyArray<GroupCommit.AppendRequest>
+    ) => {
+      const assigned = assign(batch, expected, new Map(batch.map((r) => [r.aggregateId, r.expectedVersion])))
+      const checks = batch.map((r) => ({ aggregateId: r.aggregateId, version: r.expectedVersion }))
+      return insertIfUnchanged(sql, assigned.rows, expected, assigned.head, checks).pipe(
+        Effect.map((written) => written ? Option.some(assigned) : Option.none())
+      )
+    }
+
+    const commitBatch = (batch: ReadonlyArray<GroupCommit.AppendRequest>) =>
+      Effect.gen(function*() {
+        const expected = lastHead
+        // one append per aggregate: a second one of the same aggregate needs the first's outcome
+        const optimistic = dialect.insertIfUnchanged !== undefined && expected !== undefined &&
+          new Set(batch.map((r) => r.aggregateId)).size === batch.length
+        const fast = optimistic ? yield* commitOptimistic(dialect.insertIfUnchanged!, expected, batch) : Option.none()
+        return Option.isSome(fast) ? fast.value : yield* commitLocked(batch)
+      }).pipe(
+        Effect.tap(({ head }) => Effect.sync(() => { lastHead = head })),
+        Effect.tapError(() => Effect.sync(() => { lastHead = undefined })),
+        Effect.tap(({ head }) => SubscriptionRef.update(committed, (p) => Math.max(p, head.position))),
         Effect.map(({ outcomes }) => outcomes),
         Effect.mapError(unavailable("append failed; nothing of the batch was written"))
       )
