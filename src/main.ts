@@ -9,6 +9,7 @@ import { SqliteClient } from "@effect/sql-sqlite-node"
 import * as Ed25519Signer from "./adapters/crypto/Ed25519Signer.js"
 import * as BusCheckpoints from "./adapters/kinesis/BusCheckpoints.js"
 import * as KinesisClient from "./adapters/kinesis/KinesisClient.js"
+import * as KinesisConsumer from "./adapters/kinesis/KinesisConsumer.js"
 import * as KinesisMarketFeed from "./adapters/kinesis/KinesisMarketFeed.js"
 import * as KinesisPublisher from "./adapters/kinesis/KinesisPublisher.js"
 import * as Auth from "./adapters/http/Auth.js"
@@ -24,6 +25,7 @@ import { CommandHandlerConfig } from "./application/CommandHandler.js"
 import { runLimitOrderFiller } from "./application/LimitOrderFiller.js"
 import { runMarketFeed } from "./application/MarketData.js"
 import { runProjections } from "./application/Projections.js"
+import { runProjectionsFromFeed } from "./application/ProjectionsFromFeed.js"
 import * as Markets from "./application/Markets.js"
 import { StoresLive } from "./cli/Stores.js"
 import { decimal } from "./domain/Decimal.js"
@@ -64,7 +66,6 @@ const HandlerConfigLive = Layer.effect(CommandHandlerConfig, Effect.gen(function
 /** Processes that follow the log for as long as the service runs. */
 const ProcessesLive = Layer.scopedDiscard(Effect.gen(function*() {
   const checkpointEvery = yield* Config.duration("LEDGERLINE_CHECKPOINT_EVERY").pipe(Config.withDefault(Duration.minutes(1)))
-  yield* Effect.forkScoped(runProjections)
   yield* Effect.forkScoped(runLimitOrderFiller())
   yield* Effect.forkScoped(runCheckpointer(checkpointEvery))
 }))
@@ -114,6 +115,22 @@ const EventRelayLive = Layer.unwrapEffect(Effect.gen(function*() {
 }))
 
 /**
+ * The projections follow the store's log (LEDGERLINE_PROJECTIONS_SOURCE=store, the default) or the
+ * Kinesis events stream (`kinesis`: a consumer per shard in position order, docs/adr/0015), which
+ * a relay (this service with LEDGERLINE_BUS=kinesis, or another instance) must be publishing.
+ */
+const ProjectionsLive = Layer.unwrapEffect(Effect.gen(function*() {
+  const source = yield* Config.literal("store", "kinesis")("LEDGERLINE_PROJECTIONS_SOURCE").pipe(Config.withDefault("store" as const))
+  if (source === "store") return Layer.scopedDiscard(Effect.forkScoped(runProjections))
+  const stream = yield* KinesisPublisher.eventsStream
+  yield* Effect.logInfo(`projections: fed from Kinesis stream ${stream}`)
+  return Layer.scopedDiscard(Effect.gen(function*() {
+    yield* ensureOnEmulator(stream)
+    yield* Effect.forkScoped(runProjectionsFromFeed(KinesisConsumer.eventFeed({ stream, consumer: "projections" })))
+  })).pipe(Layer.provide(KinesisLive))
+}))
+
+/**
  * Market data: from a Kinesis stream (LEDGERLINE_MARKET_STREAM with LEDGERLINE_BUS=kinesis, the
  * simulator writing to it when on), or straight from the simulator (on unless LEDGERLINE_SIMULATOR=off).
  */
@@ -156,20 +173,23 @@ const ServiceStoresLive = Layer.unwrapEffect(Effect.gen(function*() {
       prefix: yield* Config.string("LEDGERLINE_CACHE_PREFIX").pipe(Config.withDefault("ledgerline:"))
     })
   yield* Effect.logInfo(`hot cache and live updates: ${kind}`)
-  return CachedReadModel.layer().pipe(Layer.provide(cache), Layer.provideMerge(StoresLive))
+  // LiveUpdates stays in the output: /v1/stream subscribes to it
+  return CachedReadModel.layer().pipe(Layer.provideMerge(cache), Layer.provideMerge(StoresLive))
 }))
 
 const HttpLive = Layer.unwrapEffect(Effect.gen(function*() {
   const port = yield* Config.port("PORT").pipe(Config.withDefault(3000))
   const host = yield* Config.string("HOST").pipe(Config.withDefault("127.0.0.1"))
   const kind = yield* storeKind
+  const heartbeat = yield* Config.duration("LEDGERLINE_STREAM_HEARTBEAT").pipe(Config.withDefault(Duration.seconds(15)))
   yield* Effect.logInfo(`Ledgerline on http://${host}:${port} (store: ${kind}); API docs at /docs, OpenAPI at /openapi.json`)
   yield* Effect.logInfo("a token: npm run token -- --user alice --role trader   (roles: trader, risk, auditor, admin)")
-  return HttpAppLive(kind).pipe(Layer.provide(NodeHttpServer.layer(createServer, { port, host })))
+  return HttpAppLive(kind, { heartbeat }).pipe(Layer.provide(NodeHttpServer.layer(createServer, { port, host })))
 }))
 
 const serve = HttpLive.pipe(
   Layer.merge(ProcessesLive),
+  Layer.merge(ProjectionsLive),
   Layer.merge(MarketDataLive),
   Layer.merge(EventRelayLive),
   Layer.provide(Layer.mergeAll(HandlerConfigLive, JwtSecretLive)),

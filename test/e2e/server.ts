@@ -19,6 +19,8 @@ const freePort = Effect.async<number>((resume) => {
 
 export interface Server {
   readonly url: string
+  /** LEDGERLINE_DATA_DIR of the process (removed with the scope). */
+  readonly dataDir: string
   readonly token: (user: string, ...roles: ReadonlyArray<Auth.Role>) => Effect.Effect<string>
   readonly call: (method: string, path: string, options?: { token?: string; body?: unknown; headers?: Record<string, string> }) =>
     // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the scenarios read JSON bodies field by field
@@ -72,5 +74,5 @@ export const startServer = (env: Record<string, string> = {}) =>
     )
     const token = (user: string, ...roles: ReadonlyArray<Auth.Role>) =>
       Effect.promise(() => Auth.sign(Redacted.make(SECRET), user, roles))
-    return { url, call, token } satisfies Server
+    return { url, dataDir: dir, call, token } satisfies Server
   })

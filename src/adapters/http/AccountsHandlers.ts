@@ -8,6 +8,7 @@ import { AccountEvent, RiskLimits } from "../../domain/AccountEvents.js"
 import { CASH_SCALE, display, PRICE_SCALE, QUANTITY_SCALE } from "../../domain/Decimal.js"
 import { AccountId, OrderId } from "../../domain/Ids.js"
 import { availableCash } from "../../domain/TradingAccount.js"
+import { accountSummary } from "../../application/AccountSummary.js"
 import { portfolioAsOf } from "../../application/AsOf.js"
 import { ReadModel } from "../../application/ports/ReadModel.js"
 import { waitFor } from "../../application/Projections.js"
@@ -157,6 +158,18 @@ export const layer = HttpApiBuilder.group(LedgerlineApi, "accounts", (handlers) 
             marketPrice: Option.getOrNull(Option.map(x.marketPrice, (v) => display(v, PRICE_SCALE))),
             marketValue: optionalCash(x.marketValue), unrealizedPnl: optionalCash(x.unrealizedPnl), realizedPnl: cash(x.realizedPnl)
           }))
+        }
+      }))
+    .handle("summary", ({ path, urlParams }) =>
+      Effect.gen(function*() {
+        yield* accessAccount(path.id, "read")
+        yield* readYourWrites(urlParams.minPosition)
+        const found = yield* accountSummary(path.id).pipe(Effect.mapError(readModelDown))
+        if (Option.isNone(found)) return yield* notProjectedYet
+        const s = found.value
+        return {
+          accountId: path.id, asOf: DateTime.formatIso(s.lastUpdated), asOfPosition: s.asOfPosition, cash: cash(s.cash),
+          equity: cash(s.equity), realizedPnl: cash(s.realizedPnl), unrealizedPnl: optionalCash(s.unrealizedPnl), openPositions: s.openPositions
         }
       }))
     .handle("trades", ({ path, urlParams }) =>

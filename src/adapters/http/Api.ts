@@ -1,5 +1,6 @@
-import { HttpApi, HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
+import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
+import { LiveChannel } from "../../application/ports/LiveUpdates.js"
 import { AccountType, OrderType, Side } from "../../domain/AccountEvents.js"
 import { Currency, CustomerId, Symbol } from "../../domain/Ids.js"
 import { MarketStatus } from "../../domain/Market.js"
@@ -92,6 +93,14 @@ export const PortfolioResponse = Schema.Struct({
 })
 const PortfolioParams = Schema.Struct({ ...ReadParams.fields, at: Schema.optional(Schema.DateTimeUtc) })
 
+export const SummaryResponse = Schema.Struct({
+  accountId: Schema.String, asOf: Schema.String,
+  asOfPosition: Schema.Number.annotations({ description: "global position of the last event projected into the account" }),
+  cash: Shown, equity: Shown, realizedPnl: Shown,
+  unrealizedPnl: Schema.NullOr(Shown).annotations({ description: "of the priced positions; null when none is priced" }),
+  openPositions: Schema.Number
+})
+
 export const TradesResponse = Schema.Struct({
   items: Schema.Array(Schema.Struct({
     tradeId: Schema.String, orderId: Schema.String, symbol: Schema.String, side: Side, quantity: Shown, price: Shown, executedAt: Schema.String
@@ -140,6 +149,9 @@ export class AccountsGroup extends HttpApiGroup.make("accounts")
     .setPath(Schema.Struct({ id: Schema.String, orderId: Schema.String })).setHeaders(CommandHeaders).addSuccess(CancelResponse))
   .add(HttpApiEndpoint.get("portfolio", "/v1/accounts/:id/portfolio").setPath(AccountPath).setUrlParams(PortfolioParams)
     .addSuccess(PortfolioResponse))
+  .add(HttpApiEndpoint.get("summary", "/v1/accounts/:id/summary").setPath(AccountPath).setUrlParams(ReadParams)
+    .addSuccess(SummaryResponse)
+    .annotate(OpenApi.Description, "Cash, equity and P&L totals from the read models (the hot cache when on); `minPosition` for read-your-writes."))
   .add(HttpApiEndpoint.get("trades", "/v1/accounts/:id/trades").setPath(AccountPath).setUrlParams(TradesParams).addSuccess(TradesResponse))
   .add(HttpApiEndpoint.get("balanceHistory", "/v1/accounts/:id/balance-history").setPath(AccountPath)
     .setUrlParams(BalanceHistoryParams).addSuccess(BalanceHistoryResponse))
@@ -160,6 +172,25 @@ export class MarketsGroup extends HttpApiGroup.make("markets")
   .addError(NotFound).addError(Forbidden).addError(Conflict).addError(Rejected).addError(Unavailable)
   .middleware(Authentication) {}
 
+const StreamParams = Schema.Struct({
+  channels: Schema.optional(Schema.compose(Schema.split(","), Schema.Array(LiveChannel)).annotations({
+    description: "comma-separated: prices, fills, portfolios (default: all three)"
+  }))
+})
+const EventStream = HttpApiSchema.Text({ contentType: "text/event-stream" }).annotations({
+  description: "Server-Sent Events, at most once and without replay (reload from the read models after a reconnect). " +
+    "`event: PriceChanged` data `{ symbol, price, at }`; `event: TradeFilled` data `{ tradeId, orderId, accountId, symbol, side, " +
+    "quantity, price, executedAt }`; `event: PortfolioChanged` data `{ accountId, cash, equity, asOfPosition, at }`; decimals as " +
+    "strings at their display scale. A comment line opens the stream once the subscription is in place, and another comes every 15 s (LEDGERLINE_STREAM_HEARTBEAT)."
+})
+
+export class LiveGroup extends HttpApiGroup.make("live")
+  .add(HttpApiEndpoint.get("stream", "/v1/stream").setUrlParams(StreamParams).addSuccess(EventStream)
+    .annotate(OpenApi.Description, "Live updates as Server-Sent Events. Prices go to everyone; a trader receives the fills and " +
+      "portfolio changes of their own accounts, risk, auditor and admin those of every account."))
+  .addError(BadRequest).addError(NotFound).addError(Unavailable)
+  .middleware(Authentication) {}
+
 export class AuditGroup extends HttpApiGroup.make("audit")
   .add(HttpApiEndpoint.get("verify", "/v1/audit/verify").addSuccess(VerifyResponse))
   .addError(Forbidden).addError(Unavailable)
@@ -167,6 +198,6 @@ export class AuditGroup extends HttpApiGroup.make("audit")
 
 /** The Ledgerline HTTP API: commands, queries and audit, described at /openapi.json. */
 export class LedgerlineApi extends HttpApi.make("ledgerline")
-  .add(SystemGroup).add(AccountsGroup).add(MarketsGroup).add(AuditGroup)
+  .add(SystemGroup).add(AccountsGroup).add(MarketsGroup).add(LiveGroup).add(AuditGroup)
   .annotate(OpenApi.Title, "Ledgerline")
   .annotate(OpenApi.Description, "Event-sourced trading: commands, queries, temporal queries and audit. Amounts are decimal strings.") {}

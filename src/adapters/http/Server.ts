@@ -5,6 +5,7 @@ import * as AccountsHandlers from "./AccountsHandlers.js"
 import { LedgerlineApi } from "./Api.js"
 import * as AuditHandlers from "./AuditHandlers.js"
 import * as Auth from "./Auth.js"
+import * as LiveHandlers from "./LiveHandlers.js"
 import * as MarketsHandlers from "./MarketsHandlers.js"
 import * as SystemHandlers from "./SystemHandlers.js"
 
@@ -37,18 +38,23 @@ export const ErrorShapeLive = HttpApiBuilder.middleware((app) =>
     return Effect.failCause(cause)
   }))
 
-/** The API with its handlers and JWT authentication; handlers need the stores in context. */
-export const ApiLive = (storeName: string) =>
+/**
+ * The API with its handlers and JWT authentication; handlers need the stores in context (and
+ * LiveUpdates for `/v1/stream`, which answers 404 without it).
+ */
+export const ApiLive = (storeName: string, live: LiveHandlers.LiveStreamOptions = {}) =>
   HttpApiBuilder.api(LedgerlineApi).pipe(
-    Layer.provide([SystemHandlers.layer(storeName), AccountsHandlers.layer, MarketsHandlers.layer, AuditHandlers.layer]),
+    Layer.provide([
+      SystemHandlers.layer(storeName), AccountsHandlers.layer, MarketsHandlers.layer, LiveHandlers.layer(live), AuditHandlers.layer
+    ]),
     Layer.provide(Auth.layer)
   )
 
 /** The HTTP app: API, /openapi.json and interactive docs at /docs (served inline, no CDN). */
-export const HttpAppLive = (storeName: string) =>
+export const HttpAppLive = (storeName: string, live: LiveHandlers.LiveStreamOptions = {}) =>
   HttpApiBuilder.serve().pipe(
     Layer.provide(ErrorShapeLive),
     Layer.provide(HttpApiScalar.layer({ path: "/docs" })),
     Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
-    Layer.provide(ApiLive(storeName))
+    Layer.provide(ApiLive(storeName, live))
   )

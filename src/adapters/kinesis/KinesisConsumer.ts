@@ -2,6 +2,7 @@ import type { _Record, GetShardIteratorCommandInput } from "@aws-sdk/client-kine
 import { Chunk, DateTime, Duration, Effect, Either, Option, type Schedule, Stream } from "effect"
 import { ConsumerCheckpoints, type ConsumerCheckpointUnavailable } from "../../application/ports/ConsumerCheckpoints.js"
 import type { RecordedEvent } from "../../application/ports/EventStore.js"
+import type { FeedBatch } from "../../application/ProjectionsFromFeed.js"
 import * as EventRecord from "./EventRecord.js"
 import { Kinesis, KinesisError, retrying } from "./KinesisClient.js"
 
@@ -165,3 +166,10 @@ export const eventBatches = (options: ConsumerOptions) =>
  */
 export const runEvents = <E, R>(options: ConsumerOptions, handle: (event: RecordedEvent) => Effect.Effect<void, E, R>) =>
   run(options, (record) => Effect.flatMap(decodeEvent(record), handle))
+
+/**
+ * The events stream as a feed for the projections (`runProjectionsFromFeed`): each shard a
+ * partition, each batch checkpointed only when the runner says so.
+ */
+export const eventFeed = (options: ConsumerOptions): Stream.Stream<FeedBatch<ConsumerCheckpointUnavailable>, ConsumerError | EventRecord.RecordUndecodable, Kinesis | ConsumerCheckpoints> =>
+  Stream.map(eventBatches(options), (batch) => ({ partition: batch.shardId, events: batch.records, checkpoint: batch.checkpoint }))

@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Exit, Layer, Option } from "effect"
 import { createServer, type Server, type Socket, connect as tcpConnect } from "node:net"
 import * as Memory from "../../../src/adapters/memory/index.js"
+import { accountSummary } from "../../../src/application/AccountSummary.js"
 import * as CachedReadModel from "../../../src/application/CachedReadModel.js"
 import { HotCache } from "../../../src/application/ports/HotCache.js"
 import { LiveUpdates } from "../../../src/application/ports/LiveUpdates.js"
@@ -48,6 +49,9 @@ describe("Redis down", () => {
         expect(again).toEqual(decimal("1001"))
         expect(Option.map(price, (p) => p.price)).toEqual(Option.some(decimal("10.5")))
         expect(readingAgain).toBeLessThan(2000)
+        const [summary, summarizing] = yield* timed(accountSummary(id))
+        expect(Option.map(summary, (s) => [s.cash, s.equity])).toEqual(Option.some([decimal("1001"), decimal("1001")]))
+        expect(summarizing).toBeLessThan(2000)
         const live = yield* LiveUpdates
         const subscribed = yield* Effect.exit(live.subscribe("prices"))
         expect(Exit.isFailure(subscribed)).toBe(true)

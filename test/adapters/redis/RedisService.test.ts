@@ -29,6 +29,12 @@ const openAndDeposit = (server: Server, afterOpen: (id: string) => Effect.Effect
     expect(deposit.status).toBe(201)
     expect(yield* portfolio(id, deposit.body.position)).toBe("1500.00")
     expect(yield* portfolio(id, deposit.body.position)).toBe("1500.00")
+    const summary = yield* server.call("GET", `/v1/accounts/${id}/summary?minPosition=${deposit.body.position}`, { token: alice })
+    expect(summary.status).toBe(200)
+    expect(summary.body).toMatchObject({
+      accountId: id, cash: "1500.00", equity: "1500.00", realizedPnl: "0.00", unrealizedPnl: null, openPositions: 0,
+      asOfPosition: deposit.body.position
+    })
     return id
   })
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Context, DateTime, Deferred, Effect, Fiber, Layer, Option, type Scope, Stream } from "effect"
 import * as Memory from "../../../src/adapters/memory/index.js"
+import { accountSummary, summarize } from "../../../src/application/AccountSummary.js"
 import * as CachedReadModel from "../../../src/application/CachedReadModel.js"
 import { HotCache } from "../../../src/application/ports/HotCache.js"
 import { type LiveChannel, LiveUpdates, PortfolioChanged, PriceChanged } from "../../../src/application/ports/LiveUpdates.js"
@@ -144,6 +145,48 @@ export const cacheSuite = (name: string, namespace: Namespace): void => {
         expect(Option.map(price, (p) => p.price)).toEqual(Option.some(decimal("11")))
         expect(portfolio).toEqual(yield* raw(stores).portfolio(id))
         expect(yield* readB).toEqual([portfolio, price]) // and cached again
+      }))
+
+    it.scopedLive("an account summary is a hit until a projection commit changes the account, on every instance", () =>
+      Effect.gen(function*() {
+        const { instance, stores } = yield* setup
+        const a = yield* instance // runs the projections
+        const b = yield* instance // serves the summaries
+        const id = yield* Effect.gen(function*() {
+          yield* openMarketAt(ACME, "10.00")
+          const id = yield* openAccountWith("1000.00")
+          yield* trade(id, ACME, "BUY", "3")
+          yield* tickAt("10.50")
+          yield* projectAll
+          return id
+        }).pipe(Effect.provide(a))
+        const summaryOnB = Effect.provide(accountSummary(id), b)
+        const first = yield* summaryOnB // a miss: read and filled
+        expect(first).toEqual(Option.some({
+          accountId: id, cash: decimal("970"), equity: decimal("1001.5"), realizedPnl: decimal("0"), unrealizedPnl: Option.some(decimal("1.5")),
+          openPositions: 1, asOfPosition: Option.getOrThrow(first).asOfPosition, lastUpdated: Option.getOrThrow(first).lastUpdated
+        }))
+        expect(Option.isSome(yield* Effect.provide(Effect.flatMap(HotCache, (c) => c.get(CachedReadModel.portfolioKey(id))), b))).toBe(true)
+
+        // a hit: a change behind the cache's back (the undecorated store raises no fence) is not seen
+        const store = Context.get(stores, ReadModelStore)
+        const checkpoint = yield* store.checkpoint("portfolio")
+        const [loaded] = yield* store.loadAccounts([id])
+        yield* store.commit("portfolio", checkpoint, checkpoint, { accounts: [{ ...loaded!.account, cash: decimal("1") }] })
+        expect(yield* summaryOnB).toEqual(first)
+        yield* store.commit("portfolio", checkpoint, checkpoint, { accounts: [loaded!.account] })
+
+        // the projection's commit for the account (a deposit, a tick re-marking it) fences the entry
+        yield* Effect.gen(function*() {
+          yield* TradingAccounts.depositFunds(id, decimal("0.05"))
+          yield* tickAt("11.00")
+          yield* projectAll
+        }).pipe(Effect.provide(a))
+        const after = Option.getOrThrow(yield* summaryOnB)
+        expect(after).toMatchObject({ accountId: id, openPositions: 1 })
+        expect([after.cash, after.equity, after.unrealizedPnl]).toEqual([decimal("970.05"), decimal("1003.05"), Option.some(decimal("3"))])
+        expect(after.asOfPosition).toBeGreaterThan(Option.getOrThrow(first).asOfPosition)
+        expect(Option.some(after)).toEqual(Option.map(yield* raw(stores).portfolio(id), summarize))
       }))
 
     it.scopedLive("a read that began before a commit cannot put the older portfolio back", () =>
