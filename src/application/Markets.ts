@@ -36,7 +36,7 @@ export const resumeTrading = Effect.fn("Markets.resume")(function*(symbol: Symbo
 })
 
 /** A tick from the feed, stamped with the feed's own time. */
-export const updatePrice = Effect.fn("Markets.updatePrice")(
+export const updatePrice = Effect.fnUntraced(
   function*(symbol: Symbol, price: BigDecimal.BigDecimal, timestamp: DateTime.Utc, context?: Partial<CommandContext>) {
     return yield* run(symbol, MarketCommand.UpdatePrice({ price, timestamp }), context)
   }

@@ -56,8 +56,12 @@ export interface OrderInput {
   readonly limitPrice: Option.Option<BigDecimal.BigDecimal>
 }
 
-/** Places an order against the market as it stands now; a refusal is recorded and returned. */
-export const placeOrder = Effect.fn("TradingAccounts.placeOrder")(
+/**
+ * Places an order against the market as it stands now; a refusal is recorded and returned.
+ * Untraced, as `fillOrder` and `Markets.updatePrice`: these run at trading rates, and a span of
+ * their own cost about a sixth of the order's CPU (docs/adr/0016); the HTTP request span covers them.
+ */
+export const placeOrder = Effect.fnUntraced(
   function*(accountId: AccountId, order: OrderInput, context?: Partial<CommandContext>) {
     const market = yield* marketView(order.symbol)
     const orderId = OrderId.make(yield* uuidv7)
@@ -73,7 +77,7 @@ export const cancelOrder = Effect.fn("TradingAccounts.cancelOrder")(
 )
 
 /** Fills a resting order at a crossing price (the order-filling process sends this). */
-export const fillOrder = Effect.fn("TradingAccounts.fillOrder")(
+export const fillOrder = Effect.fnUntraced(
   function*(accountId: AccountId, orderId: OrderId, symbol: Symbol, price: BigDecimal.BigDecimal, context?: Partial<CommandContext>) {
     const market = yield* marketView(symbol)
     const tradeId = TradeId.make(yield* uuidv7)
