@@ -105,6 +105,6 @@ export type AccountEvent = typeof AccountEvent.Type
 
 /** Schema version of each account event type, stored with every event. */
 export const AccountEventVersions = {
-  AccountOpened: 1, FundsDeposited: 1, FundsWithdrawn: 1, RiskLimitsSet: 1,
-  OrderPlaced: 1, OrderRejected: 1, TradeExecuted: 2, OrderCancelled: 1
+  AccountOpened: 2, FundsDeposited: 2, FundsWithdrawn: 2, RiskLimitsSet: 2,
+  OrderPlaced: 2, OrderRejected: 2, TradeExecuted: 3, OrderCancelled: 2
 } as const satisfies Record<AccountEvent["_tag"], number>

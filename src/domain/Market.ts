@@ -56,7 +56,7 @@ export type MarketEvent = typeof MarketEvent.Type
 
 /** Schema version of each market event type, stored with every event. */
 export const MarketEventVersions = {
-  MarketOpened: 1, MarketClosed: 1, TradingHalted: 1, TradingResumed: 1, PriceUpdated: 1, PriceRejected: 1
+  MarketOpened: 2, MarketClosed: 2, TradingHalted: 2, TradingResumed: 2, PriceUpdated: 2, PriceRejected: 2
 } as const satisfies Record<MarketEvent["_tag"], number>
 
 // ---- commands ----

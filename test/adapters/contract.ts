@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Array as Arr, Chunk, DateTime, Effect, Either, Exit, type Layer, Option, Queue, type Scope, Stream } from "effect"
 import {
-  ConcurrencyConflict, EventStore, type EventPage, type NewEvent, type RecordedEvent
+  ConcurrencyConflict, type EventMetadata, EventStore, type EventPage, type NewEvent, type RecordedEvent
 } from "../../src/application/ports/EventStore.js"
 import { type Snapshot, SnapshotStore } from "../../src/application/ports/SnapshotStore.js"
 import { GENESIS, link } from "../../src/application/HashChain.js"
@@ -397,6 +397,32 @@ export const eventStoreContract = (
           expect(yield* store.findByCommand("acct-1", uuid("c", 0x123))).toEqual([expected])
           const [read] = yield* store.getEvents("acct-1", { fromVersion: 2 })
           expect(DateTime.toEpochMillis(read!.timestamp)).toBe(Date.UTC(2024, 1, 29, 23, 59, 59, 987))
+        })))
+
+      it.effect("keeps metadata exactly as given, whatever shape its ids have and whichever repeat the command id", () =>
+        run(Effect.gen(function*() {
+          const store = yield* EventStore
+          const command = uuid("c", 7)
+          const shapes: ReadonlyArray<EventMetadata> = [
+            { userId: uuid("a", 1), correlationId: command, causationId: command, commandId: command },
+            { userId: "alice", correlationId: uuid("a", 2), causationId: command, commandId: command },
+            { userId: "alice", correlationId: command, causationId: uuid("b", 2), commandId: command },
+            { userId: uuid("a", 3).toUpperCase(), correlationId: "", causationId: "", commandId: "alice/key-1" },
+            { userId: "", correlationId: "alice/key-2", causationId: "alice/key-2", commandId: "alice/key-2" },
+            { userId: `{${uuid("a", 4)}}`, correlationId: "corr", causationId: "cause", commandId: uuid("c", 8).toUpperCase() },
+            { userId: "bob", correlationId: `fill-${uuid("d", 9)}`, causationId: uuid("e", 9), commandId: `fill-${uuid("d", 9)}` }
+          ]
+          const written = shapes.map((metadata) => ({ ...event(), metadata }))
+          for (const [i, e] of written.entries()) yield* store.appendEvents("acct-m", i, [e])
+          const expected = written.map((e, i) => recorded(e, "acct-m", i + 1, i + 1))
+          expect(yield* store.getEvents("acct-m")).toEqual(expected)
+          expect(yield* store.readAll()).toEqual(expected)
+          for (const commandId of new Set(shapes.map((m) => m.commandId))) {
+            expect(yield* store.findByCommand("acct-m", commandId), commandId)
+              .toEqual(expected.filter((e) => e.metadata.commandId === commandId))
+          }
+          expect(yield* store.findByCommand("acct-m", command.toUpperCase())).toEqual([])
+          expect(yield* store.findByCommand("acct-m", uuid("c", 8))).toEqual([])
         })))
 
       it.effect("keeps earlier results as they were when more events are appended", () =>

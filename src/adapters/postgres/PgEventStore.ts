@@ -3,38 +3,48 @@ import { Effect, Layer, type Redacted } from "effect"
 import { SqlClient } from "@effect/sql"
 import type { RecordedEvent } from "../../application/ports/EventStore.js"
 import { Retention, RetentionRefused } from "../../application/ports/Retention.js"
+import { toColumns } from "../sql/MetadataColumns.js"
 import * as SqlEventStore from "../sql/SqlEventStore.js"
 import * as SqlStores from "../sql/SqlStores.js"
 import { migrate } from "./PgMigrations.js"
 
 const toDate = (t: { readonly epochMillis: number }) => new Date(t.epochMillis)
 
-/** The rows of a batch as 13 column arrays: one INSERT … SELECT FROM unnest, whatever the batch size. */
+/** The rows of a batch as 15 column arrays (SqlEventStore.COLUMNS): one INSERT … SELECT FROM unnest, whatever the batch size. */
 const ROWS = `SELECT * FROM unnest($1::bigint[], $2::text[], $3::int[], $4::uuid[], $5::text[], $6::smallint[], $7::timestamptz[],
-  $8::bytea[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bytea[])`
+  $8::bytea[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bytea[], $14::uuid[], $15::uuid[])`
 
-const columns = (rows: ReadonlyArray<RecordedEvent>) => [
-  rows.map((r) => r.position),
-  rows.map((r) => r.aggregateId),
-  rows.map((r) => r.version),
-  rows.map((r) => r.eventId),
-  rows.map((r) => r.type),
-  rows.map((r) => r.schemaVersion),
-  rows.map((r) => toDate(r.timestamp)),
-  rows.map((r) => Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength)),
-  rows.map((r) => r.metadata.userId),
-  rows.map((r) => r.metadata.correlationId),
-  rows.map((r) => r.metadata.causationId),
-  rows.map((r) => r.metadata.commandId),
-  rows.map((r) => Buffer.from(r.hash, "hex"))
-]
+/** A uuid column takes the canonical text. */
+const uuid = (id: string) => id
+
+const columns = (rows: ReadonlyArray<RecordedEvent>) => {
+  const metadata = rows.map((r) => toColumns(r.metadata, uuid))
+  return [
+    rows.map((r) => r.position),
+    rows.map((r) => r.aggregateId),
+    rows.map((r) => r.version),
+    rows.map((r) => r.eventId),
+    rows.map((r) => r.type),
+    rows.map((r) => r.schemaVersion),
+    rows.map((r) => toDate(r.timestamp)),
+    rows.map((r) => Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength)),
+    metadata.map((m) => m.user_id),
+    metadata.map((m) => m.correlation_id),
+    metadata.map((m) => m.causation_id),
+    metadata.map((m) => m.command_id),
+    rows.map((r) => Buffer.from(r.hash, "hex")),
+    metadata.map((m) => m.user_uuid),
+    metadata.map((m) => m.command_uuid)
+  ]
+}
 
 /**
  * PostgreSQL: a batch of appends is one INSERT … SELECT FROM unnest(…) of column arrays, a
- * constant 13 parameters however many rows. node-postgres sets TCP_NODELAY on its sockets.
+ * constant 15 parameters however many rows. node-postgres sets TCP_NODELAY on its sockets.
  */
 export const dialect: SqlEventStore.SqlDialect = {
   timestamp: toDate,
+  uuid,
   // an array parameter, not an IN list: one plan whatever the batch, and one backward probe of the
   // primary key per aggregate instead of reading every version
   currentVersions: (sql, ids) =>
@@ -50,7 +60,7 @@ export const dialect: SqlEventStore.SqlDialect = {
       `WITH inserted AS (
          INSERT INTO events (${SqlEventStore.COLUMNS}) ${ROWS}
        )
-       UPDATE event_head SET position = $14, hash = $15 WHERE id = 1`,
+       UPDATE event_head SET position = $16, hash = $17 WHERE id = 1`,
       [...columns(rows), head.position, Buffer.from(head.hash, "hex")]
     ).pipe(Effect.asVoid),
   // a whole commit in one autocommitted statement: the head moves only if it is still where this
@@ -59,11 +69,11 @@ export const dialect: SqlEventStore.SqlDialect = {
   insertIfUnchanged: (sql, rows, expected, head, checks) =>
     sql.unsafe<{ written: number | string }>(
       `WITH head AS (
-         UPDATE event_head SET position = $14, hash = $15
-         WHERE id = 1 AND position = $16 AND hash = $17
-           AND (SELECT count(*) FROM unnest($18::text[], $19::int[]) AS c(id, version)
+         UPDATE event_head SET position = $16, hash = $17
+         WHERE id = 1 AND position = $18 AND hash = $19
+           AND (SELECT count(*) FROM unnest($20::text[], $21::int[]) AS c(id, version)
                 WHERE coalesce((SELECT e.version FROM events e WHERE e.aggregate_id = c.id ORDER BY e.version DESC LIMIT 1), 0)
-                  = c.version) = $20
+                  = c.version) = $22
          RETURNING 1
        ), inserted AS (
          INSERT INTO events (${SqlEventStore.COLUMNS}) ${ROWS} WHERE EXISTS (SELECT 1 FROM head)

@@ -5,7 +5,9 @@ import { GENESIS, link } from "../../application/HashChain.js"
 import {
   type ChainLink, ConcurrencyConflict, DEFAULT_PAGE_SIZE, EventStore, EventStoreUnavailable, type RecordedEvent
 } from "../../application/ports/EventStore.js"
+import { isCanonicalUuid } from "../../application/Uuid.js"
 import * as GroupCommit from "./GroupCommit.js"
+import { fromColumns } from "./MetadataColumns.js"
 
 /** What differs between the SQL engines; everything else is shared. */
 export interface SqlDialect {
@@ -18,6 +20,8 @@ export interface SqlDialect {
   readonly insert: (sql: SqlClient.SqlClient, rows: ReadonlyArray<RecordedEvent>, head: ChainLink) => Effect.Effect<void, SqlError.SqlError>
   /** A timestamp as a bound parameter. */
   readonly timestamp: (t: DateTime.Utc) => Date | number
+  /** A canonical UUID as a bound parameter for a uuid column (`user_uuid`, `command_uuid`). */
+  readonly uuid: (id: string) => string | Uint8Array
   /**
    * The one-statement commit, for engines that can: writes the rows and moves `event_head` to
    * `head` only if the head is still at `expected` and each aggregate of `checks` is still at its
@@ -52,15 +56,18 @@ interface EventRow {
   readonly schema_version: number | string
   readonly timestamp: Date | number | string
   readonly data: Uint8Array
-  readonly user_id: string
-  readonly correlation_id: string
-  readonly causation_id: string
-  readonly command_id: string
+  readonly user_id: string | null
+  readonly correlation_id: string | null
+  readonly causation_id: string | null
+  readonly command_id: string | null
   readonly hash: Uint8Array
+  readonly user_uuid: string | Uint8Array | null
+  readonly command_uuid: string | Uint8Array | null
 }
 
+/** The columns of `events`, in the order the dialects insert them; the metadata ones as MetadataColumns maps them. */
 export const COLUMNS =
-  "position, aggregate_id, version, event_id, type, schema_version, timestamp, data, user_id, correlation_id, causation_id, command_id, hash"
+  "position, aggregate_id, version, event_id, type, schema_version, timestamp, data, user_id, correlation_id, causation_id, command_id, hash, user_uuid, command_uuid"
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex")
 
@@ -73,7 +80,7 @@ const fromRow = (row: EventRow): RecordedEvent => ({
   schemaVersion: Number(row.schema_version),
   timestamp: DateTime.unsafeMake(typeof row.timestamp === "string" ? Number(row.timestamp) : row.timestamp),
   data: new Uint8Array(row.data.buffer, row.data.byteOffset, row.data.byteLength),
-  metadata: { userId: row.user_id, correlationId: row.correlation_id, causationId: row.causation_id, commandId: row.command_id },
+  metadata: fromColumns(row),
   hash: hex(row.hash)
 })
 
@@ -214,8 +221,11 @@ export const make = (dialect: SqlDialect, options: SqlEventStoreOptions = defaul
       },
       readAll: (options) => readAll(Math.max(1, options?.fromPosition ?? 1), options?.limit ?? DEFAULT_PAGE_SIZE),
       findByCommand: (aggregateId, commandId) =>
-        sql<EventRow>`SELECT ${sql.literal(COLUMNS)} FROM events
-          WHERE aggregate_id = ${aggregateId} AND command_id = ${commandId} ORDER BY version`.pipe(
+        sql<EventRow>`SELECT ${sql.literal(COLUMNS)} FROM events WHERE aggregate_id = ${aggregateId} AND ${
+          isCanonicalUuid(commandId) // in command_uuid, or in command_id if written before there was one
+            ? sql`(command_uuid = ${dialect.uuid(commandId)} OR command_id = ${commandId})`
+            : sql`command_id = ${commandId}`
+        } ORDER BY version`.pipe(
           Effect.map((rows) => rows.map(fromRow)),
           Effect.mapError(unavailable("findByCommand failed"))
         ),

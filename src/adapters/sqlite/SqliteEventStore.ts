@@ -4,23 +4,33 @@ import { Effect, Layer } from "effect"
 import { mkdirSync } from "node:fs"
 import { dirname } from "node:path"
 import type { RecordedEvent } from "../../application/ports/EventStore.js"
+import { uuidToBytes } from "../../application/Uuid.js"
 import { Retention, RetentionRefused } from "../../application/ports/Retention.js"
+import { toColumns } from "../sql/MetadataColumns.js"
 import * as SqlEventStore from "../sql/SqlEventStore.js"
 import * as SqlStores from "../sql/SqlStores.js"
 import { migrate } from "./SqliteMigrations.js"
 
 const millis = (t: { readonly epochMillis: number }) => t.epochMillis
-const CHUNK = 500 // rows per INSERT: 13 × 500 parameters, well under SQLite's limit
+const CHUNK = 500 // rows per INSERT: 15 × 500 parameters, well under SQLite's limit
 
-const row = (r: RecordedEvent) => [
-  r.position, r.aggregateId, r.version, r.eventId, r.type, r.schemaVersion, millis(r.timestamp),
-  Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength),
-  r.metadata.userId, r.metadata.correlationId, r.metadata.causationId, r.metadata.commandId, Buffer.from(r.hash, "hex")
-]
+/** A uuid column is a 16-byte BLOB. */
+const uuid = (id: string) => uuidToBytes(id)
+
+/** One row's values, in SqlEventStore.COLUMNS order. */
+const row = (r: RecordedEvent) => {
+  const m = toColumns(r.metadata, uuid)
+  return [
+    r.position, r.aggregateId, r.version, r.eventId, r.type, r.schemaVersion, millis(r.timestamp),
+    Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength),
+    m.user_id, m.correlation_id, m.causation_id, m.command_id, Buffer.from(r.hash, "hex"), m.user_uuid, m.command_uuid
+  ]
+}
 
 /** SQLite: multi-row INSERTs inside the append transaction. */
 export const dialect: SqlEventStore.SqlDialect = {
   timestamp: millis,
+  uuid,
   // MAX over the (aggregate_id, version) index is one probe per aggregate
   currentVersions: (sql, ids) =>
     sql.unsafe<{ aggregate_id: string; version: number | null }>(
@@ -33,7 +43,7 @@ export const dialect: SqlEventStore.SqlDialect = {
       Array.from({ length: Math.ceil(rows.length / CHUNK) }, (_, i) => rows.slice(i * CHUNK, (i + 1) * CHUNK)),
       (chunk) =>
         sql.unsafe(
-          `INSERT INTO events (${SqlEventStore.COLUMNS}) VALUES ${chunk.map(() => "(?,?,?,?,?,?,?,?,?,?,?,?,?)").join(",")}`,
+          `INSERT INTO events (${SqlEventStore.COLUMNS}) VALUES ${chunk.map(() => "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)").join(",")}`,
           chunk.flatMap(row)
         ),
       { discard: true }

@@ -10,6 +10,12 @@ const statements = (...ddl: ReadonlyArray<string>) =>
 
 const refuse = (what: string) => `SELECT RAISE(ABORT, 'ledgerline: ${what} is refused: the event log is immutable')`
 
+const EVENTS_NO_UPDATE = `CREATE TRIGGER events_no_update BEFORE UPDATE ON events BEGIN ${refuse("UPDATE on events")}; END`
+// a DELETE (SQLite's TRUNCATE is a DELETE) passes only inside a purge that logged itself first
+const EVENTS_GUARD_DELETE = `CREATE TRIGGER events_guard_delete BEFORE DELETE ON events
+    WHEN NOT EXISTS (SELECT 1 FROM retention_log WHERE active = 1 AND OLD.position <= purged_through)
+    BEGIN SELECT RAISE(ABORT, 'ledgerline: DELETE on events is refused outside a logged retention purge'); END`
+
 const events = statements(
   `CREATE TABLE events (
     position       INTEGER PRIMARY KEY,
@@ -48,11 +54,8 @@ const events = statements(
     performed_at   INTEGER NOT NULL,
     active         INTEGER NOT NULL DEFAULT 0
   )`,
-  `CREATE TRIGGER events_no_update BEFORE UPDATE ON events BEGIN ${refuse("UPDATE on events")}; END`,
-  // a DELETE (SQLite's TRUNCATE is a DELETE) passes only inside a purge that logged itself first
-  `CREATE TRIGGER events_guard_delete BEFORE DELETE ON events
-    WHEN NOT EXISTS (SELECT 1 FROM retention_log WHERE active = 1 AND OLD.position <= purged_through)
-    BEGIN SELECT RAISE(ABORT, 'ledgerline: DELETE on events is refused outside a logged retention purge'); END`,
+  EVENTS_NO_UPDATE,
+  EVENTS_GUARD_DELETE,
   `CREATE TRIGGER retention_log_no_delete BEFORE DELETE ON retention_log BEGIN ${refuse("DELETE on retention_log")}; END`,
   `CREATE TRIGGER retention_log_append_only BEFORE UPDATE ON retention_log
     WHEN NEW.purged_through IS NOT OLD.purged_through OR NEW.hash IS NOT OLD.hash OR NEW.events_removed IS NOT OLD.events_removed
@@ -131,8 +134,53 @@ const readModels = statements(
   )`
 )
 
+const METADATA_COLUMNS = "user_id, correlation_id, causation_id, command_id"
+
+// Fewer bytes per event (docs/adr/0017): a user or command id that is a UUID goes into a 16-byte
+// BLOB column instead of 36 bytes of text, and a correlation or causation id equal to the command id
+// is NULL. SQLite cannot drop a NOT NULL in place, so the table is rebuilt (DROP TABLE removes its
+// triggers before its rows, so the immutability triggers do not fire) and its indexes and triggers
+// made again; the rows are copied as they are.
+const compactMetadata = statements(
+  `CREATE TABLE events_next (
+    position       INTEGER PRIMARY KEY,
+    aggregate_id   TEXT    NOT NULL,
+    version        INTEGER NOT NULL,
+    event_id       TEXT    NOT NULL,
+    type           TEXT    NOT NULL,
+    schema_version INTEGER NOT NULL,
+    timestamp      INTEGER NOT NULL,
+    data           BLOB    NOT NULL,
+    user_id        TEXT,
+    correlation_id TEXT,
+    causation_id   TEXT,
+    command_id     TEXT,
+    hash           BLOB    NOT NULL,
+    user_uuid      BLOB CHECK (length(user_uuid) = 16),
+    command_uuid   BLOB CHECK (length(command_uuid) = 16),
+    CHECK ((user_id IS NULL) <> (user_uuid IS NULL)),
+    CHECK ((command_id IS NULL) <> (command_uuid IS NULL)),
+    UNIQUE (aggregate_id, version)
+  )`,
+  `INSERT INTO events_next (position, aggregate_id, version, event_id, type, schema_version, timestamp, data, ${METADATA_COLUMNS}, hash)
+    SELECT position, aggregate_id, version, event_id, type, schema_version, timestamp, data, ${METADATA_COLUMNS}, hash FROM events`,
+  `DROP TABLE events`,
+  `ALTER TABLE events_next RENAME TO events`,
+  `CREATE INDEX events_type_time_idx ON events (type, timestamp, position)`,
+  // idempotent commands, by whichever column holds the command id
+  `CREATE INDEX events_command_idx ON events (aggregate_id, command_id) WHERE command_id IS NOT NULL`,
+  `CREATE INDEX events_command_uuid_idx ON events (aggregate_id, command_uuid) WHERE command_uuid IS NOT NULL`,
+  EVENTS_NO_UPDATE,
+  EVENTS_GUARD_DELETE
+)
+
+/** Every migration, by `<id>_<name>`: `migrate` runs those a database has not run yet. */
+export const migrations = {
+  "0001_events": events, "0002_checkpoints": checkpoints, "0003_read_models": readModels, "0004_compact_metadata": compactMetadata
+}
+
 /** Creates or upgrades the schema. */
 export const migrate = Migrator.make({})({
-  loader: Migrator.fromRecord({ "0001_events": events, "0002_checkpoints": checkpoints, "0003_read_models": readModels }),
+  loader: Migrator.fromRecord(migrations),
   table: "ledgerline_migrations"
 })

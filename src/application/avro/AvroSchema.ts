@@ -1,17 +1,33 @@
 import avro from "avsc"
 import { Option, ParseResult, Schema, SchemaAST as AST } from "effect"
 import { isDeepStrictEqual } from "node:util"
+import { isCanonicalUuid, uuidFromBytes, uuidToBytes } from "../Uuid.js"
 
 /** Avro schema JSON as derived here and frozen in history.ts: primitives and references are strings. */
-export type AvroType = string | AvroRecord | AvroEnum | AvroArray | ReadonlyArray<AvroType>
+export type AvroType = string | AvroRecord | AvroEnum | AvroArray | AvroFixed | AvroLogical | ReadonlyArray<AvroType>
 export interface AvroRecord { readonly type: "record"; readonly name: string; readonly fields: ReadonlyArray<AvroField> }
-export interface AvroField { readonly name: string; readonly type: AvroType; readonly default?: AvroJson }
+/**
+ * `nullMeans`: the field is written as null when it holds its default (the encoded value given),
+ * so the default costs one byte; frozen with the schema, so changing the default needs a new version.
+ */
+export interface AvroField { readonly name: string; readonly type: AvroType; readonly default?: AvroJson; readonly nullMeans?: AvroJson }
 export interface AvroEnum { readonly type: "enum"; readonly name: string; readonly symbols: ReadonlyArray<string> }
 export interface AvroArray { readonly type: "array"; readonly items: AvroType }
+export interface AvroFixed { readonly type: "fixed"; readonly name: string; readonly size: number; readonly logicalType?: string }
+/** A primitive with a logical type, such as `{ type: "long", logicalType: "timestamp-millis" }`. */
+export interface AvroLogical { readonly type: "int" | "long" | "bytes" | "string"; readonly logicalType: string }
 export type AvroJson = null | boolean | number | string | ReadonlyArray<AvroJson> | { readonly [key: string]: AvroJson }
 
 /** The `description` annotations of a derived record (its class) and of its property signatures. */
 export interface RecordDocs { readonly doc: string | undefined; readonly fields: Readonly<Record<string, string>> }
+
+export interface DeriveOptions {
+  /**
+   * Id schemas whose values are usually UUIDs (but need not be): carried as a union of the 16-byte
+   * `uuid` fixed, for a UUID in canonical text form, and a string, for any other id.
+   */
+  readonly uuids?: ReadonlyArray<Schema.Schema.Any>
+}
 
 export interface DerivedAvro<I> {
   readonly avro: AvroRecord
@@ -24,13 +40,16 @@ export interface DerivedAvro<I> {
 }
 
 /**
- * Derives an Avro record from the encoded side of `schema`. A property's Avro default comes from its
- * `default` annotation (a Type-side value, encoded here), set on the property signature or its schema:
- * `venue: Schema.propertySignature(Venue).annotations({ default: "XNAS" })`. Nullable and optional
+ * Derives an Avro record from the encoded side of `schema`. Instants (`Schema.DateTimeUtc`) are
+ * `timestamp-millis` longs, the ids named in `options.uuids` a union of a `uuid` fixed and a string.
+ * A property's default comes from its `default` annotation (a Type-side value, encoded here), set on
+ * the property signature or its schema: `venue: Schema.propertySignature(Venue).annotations({ default: "XNAS" })`.
+ * A property that is not nullable is then written as null when it holds its default (`nullMeans`),
+ * and bytes that lack the property read as null, that is, as the default. Nullable and optional
  * properties default to null. Throws, naming the path, on anything Avro cannot carry faithfully.
  */
-export const deriveAvro = <A, I, R>(schema: Schema.Schema<A, I, R>, name: string): DerivedAvro<I> => {
-  const ctx = newCtx(name)
+export const deriveAvro = <A, I, R>(schema: Schema.Schema<A, I, R>, name: string, options: DeriveOptions = {}): DerivedAvro<I> => {
+  const ctx = newCtx(name, new Set((options.uuids ?? []).map((s) => s.ast)))
   const { ast, info } = unwrap(schema.ast, ctx)
   if (ast._tag !== "TypeLiteral") return fail(ctx, `the top level must be a record, not ${describe(ast)}`)
   const node = record(ast, info, ctx, name)
@@ -48,13 +67,77 @@ export const deriveAvro = <A, I, R>(schema: Schema.Schema<A, I, R>, name: string
   }
 }
 
+/** Above zero while a TimestampMillis builds its underlying long, which `typeHook` then makes an ExactLong. */
+let buildingTimestamp = 0
+
+/**
+ * `timestamp-millis` whose JavaScript value is the ISO-8601 string `Schema.DateTimeUtc` encodes to,
+ * so converters pass instants through. It also reads a string, as versions before it wrote instants.
+ */
+class TimestampMillis extends avro.types.LogicalType {
+  constructor(schema: AvscSchema, opts?: unknown) {
+    buildingTimestamp += 1
+    try {
+      super(schema, opts)
+    } finally {
+      buildingTimestamp -= 1
+    }
+  }
+  protected override _fromValue(millis: number): string {
+    return new Date(millis).toISOString()
+  }
+  // Exact: the text is what `Schema.DateTimeUtc` encodes, `toISOString` of whole milliseconds.
+  protected override _toValue(iso: unknown): number {
+    const millis = typeof iso === "string" ? Date.parse(iso) : Number.NaN
+    if (!Number.isSafeInteger(millis)) throw new Error(`not an ISO-8601 instant: ${String(iso)}`)
+    return millis
+  }
+  protected override _resolve(writer: avro.Type): ((value: unknown) => unknown) | undefined {
+    if (avro.Type.isType(writer, "string", "logical:timestamp-millis")) return (value) => value // already ISO text
+    if (avro.Type.isType(writer, "long", "abstract:long")) return (value) => this._fromValue(value as number)
+    return undefined
+  }
+}
+
+const TWO_48 = 2 ** 48
+
+/**
+ * Avro longs as JavaScript safe integers, exactly: avsc's own long zigzags with float arithmetic and
+ * loses precision past ±2^52, which instants reach (DateTime spans ±8.64e15 ms). avsc does the zigzag
+ * on the 8 little-endian bytes given here: a signed high 16 bits and an unsigned low 48.
+ */
+const ExactLong = avro.types.LongType.__with({
+  fromBuffer: (buf: Buffer): number => {
+    const n = buf.readInt16LE(6) * TWO_48 + buf.readUIntLE(0, 6)
+    if (!Number.isSafeInteger(n)) throw new Error("a long beyond ±2^53 cannot be read exactly")
+    return n
+  },
+  toBuffer: (n: number): Buffer => {
+    const buf = Buffer.allocUnsafe(8)
+    const high = Math.floor(n / TWO_48)
+    buf.writeUIntLE(n - high * TWO_48, 0, 6)
+    buf.writeInt16LE(high, 6)
+    return buf
+  },
+  fromJSON: (json: unknown): number => Number(json),
+  toJSON: (n: number): number => n,
+  isValid: (n: unknown): boolean => Number.isSafeInteger(n),
+  compare: (a: number, b: number): number => (a === b ? 0 : a < b ? -1 : 1)
+})
+
 /**
  * The avsc Type of a derived (or frozen) schema. Unions of records are wrapped (`{ "<full name>": value }`),
  * `["null", X]` is not: the converters above rely on it. avsc stores a registry in the options, hence fresh ones.
  */
 export const avscType = (schema: AvroRecord): avro.Type =>
-  avro.Type.forSchema(schema as unknown as AvscSchema, { wrapUnions: "auto", noAnonymousTypes: true })
+  avro.Type.forSchema(schema as unknown as AvscSchema, {
+    wrapUnions: "auto", noAnonymousTypes: true, logicalTypes: { "timestamp-millis": TimestampMillis },
+    typeHook: (declared: unknown) => (buildingTimestamp > 0 && (declared as { type?: unknown }).type === "long" ? ExactLong : undefined)
+  })
 type AvscSchema = Parameters<typeof avro.Type.forSchema>[0]
+
+const TIMESTAMP_MILLIS: AvroLogical = { type: "long", logicalType: "timestamp-millis" }
+const UUID_FIXED: AvroFixed = { type: "fixed", name: "ledgerline.Uuid", size: 16, logicalType: "uuid" }
 
 type Convert = (value: unknown) => unknown
 const identity: Convert = (value) => value
@@ -77,6 +160,8 @@ interface Ctx {
   readonly named: Map<string, AvroType>
   readonly docs: Record<string, RecordDocs>
   readonly suspended: Set<AST.AST>
+  /** The id schemas carried as uuid-or-string. */
+  readonly uuids: ReadonlySet<AST.AST>
 }
 
 /** What the wrappers around an encoded node say about it (a Class keeps these on its Type side). */
@@ -88,8 +173,8 @@ interface Info {
   readonly renames: ReadonlyMap<PropertyKey, PropertyKey>
 }
 
-const newCtx = (name: string): Ctx =>
-  ({ name, path: name, owner: name, field: "", named: new Map(), docs: {}, suspended: new Set() })
+const newCtx = (name: string, uuids: ReadonlySet<AST.AST> = new Set()): Ctx =>
+  ({ name, path: name, owner: name, field: "", named: new Map(), docs: {}, suspended: new Set(), uuids })
 
 const fail = (ctx: Ctx, message: string): never => {
   throw new Error(`deriveAvro(${ctx.name}): ${message} at ${ctx.path}`)
@@ -104,8 +189,33 @@ const checkName = (ctx: Ctx, name: string, what: string) => {
 }
 const namespaceOf = (fullName: string) => fullName.slice(0, Math.max(0, fullName.lastIndexOf(".")))
 
-/** Steps from a schema to its encoded side, keeping the identifier and description found on the way. */
-const unwrap = (start: AST.AST, ctx: Ctx): { readonly ast: AST.AST; readonly info: Info; readonly entered: ReadonlyArray<AST.AST> } => {
+/** `Schema.DateTimeUtc`, however annotated: ISO-8601 text on the encoded side of a DateTime.Utc. */
+const isDateTimeUtc = (ast: AST.AST) =>
+  ast._tag === "Transformation" && ast.to === Schema.DateTimeUtcFromSelf.ast && ast.from._tag === "StringKeyword"
+
+/** The Avro form of a schema that has one of its own, decided before stepping to its encoded side. */
+const representation = (ast: AST.AST, ctx: Ctx): Node | undefined => {
+  if (ctx.uuids.has(ast)) {
+    return {
+      type: [register(ctx, UUID_FIXED.name, UUID_FIXED), "string"],
+      to: (id) => (isCanonicalUuid(id as string) ? uuidToBytes(id as string) : id),
+      from: (value) => (typeof value === "string" ? value : uuidFromBytes(value as Uint8Array))
+    }
+  }
+  if (isDateTimeUtc(ast)) return { type: TIMESTAMP_MILLIS, to: identity, from: identity } // TimestampMillis converts
+  return undefined
+}
+
+/**
+ * Steps from a schema to its encoded side, keeping the identifier and description found on the way;
+ * stops early, with `leaf`, at a schema that has an Avro form of its own.
+ */
+const unwrap = (start: AST.AST, ctx: Ctx): {
+  readonly ast: AST.AST
+  readonly info: Info
+  readonly entered: ReadonlyArray<AST.AST>
+  readonly leaf?: Node
+} => {
   let ast = start
   let identifier: string | undefined
   let description: string | undefined
@@ -116,6 +226,8 @@ const unwrap = (start: AST.AST, ctx: Ctx): { readonly ast: AST.AST; readonly inf
     identifier ??= Option.getOrUndefined(AST.getIdentifierAnnotation(annotated))
   }
   for (;;) {
+    const leaf = representation(ast, ctx)
+    if (leaf !== undefined) return { ast, info: { identifier, description, annotatedSide, renames }, entered, leaf }
     switch (ast._tag) {
       case "Transformation": {
         note(ast)
@@ -153,9 +265,9 @@ const unwrap = (start: AST.AST, ctx: Ctx): { readonly ast: AST.AST; readonly inf
 }
 
 const walk = (start: AST.AST, ctx: Ctx): Node => {
-  const { ast, entered, info } = unwrap(start, ctx)
+  const { ast, entered, info, leaf } = unwrap(start, ctx)
   try {
-    return walkEncoded(ast, info, ctx)
+    return leaf ?? walkEncoded(ast, info, ctx)
   } finally {
     for (const s of entered) ctx.suspended.delete(s) // only a schema that contains itself is recursive
   }
@@ -221,11 +333,13 @@ const record = (ast: AST.TypeLiteral, info: Info, ctx: Ctx, fullName: string): N
     const fieldCtx: Ctx = { ...ctx, path: `${ctx.path}.${name}`, owner: fullName, field: name }
     const typeSide = info.annotatedSide?.propertySignatures.find((p) => p.name === (info.renames.get(name) ?? name))
     const annotations = { ...typeSide?.annotations, ...ps.annotations }
-    const node = field(ps, fieldCtx)
-    const withDefault = defaultOf(ps, annotations, node, fieldCtx)
-    fields.push(withDefault.default === undefined
-      ? { name, type: withDefault.type }
-      : { name, type: withDefault.type, default: withDefault.default })
+    const { node, default: avroDefault, nullMeans } = defaultOf(ps, annotations, field(ps, fieldCtx), fieldCtx)
+    fields.push({
+      name,
+      type: node.type,
+      ...(avroDefault === undefined ? {} : { default: avroDefault }),
+      ...(nullMeans === undefined ? {} : { nullMeans })
+    })
     converters.push({ name, optional: ps.isOptional, to: node.to, from: node.from })
     const description = AST.getDescriptionAnnotation({ annotations })
     if (Option.isSome(description)) docs[name] = description.value
@@ -265,9 +379,9 @@ const field = (ps: AST.PropertySignature, ctx: Ctx): Node => {
 /** The members of nested unions (`NullOr(Union(A, B))`), as one list. */
 const flatten = (members: ReadonlyArray<AST.AST>, ctx: Ctx): ReadonlyArray<AST.AST> =>
   members.flatMap((member) => {
-    const { ast, entered } = unwrap(member, ctx)
+    const { ast, entered, leaf } = unwrap(member, ctx)
     for (const s of entered) ctx.suspended.delete(s)
-    return ast._tag === "Union" ? flatten(ast.types, ctx) : [member]
+    return leaf === undefined && ast._tag === "Union" ? flatten(ast.types, ctx) : [member]
   })
 
 const union = (nested: ReadonlyArray<AST.AST>, ctx: Ctx): Node => {
@@ -297,11 +411,11 @@ const union = (nested: ReadonlyArray<AST.AST>, ctx: Ctx): Node => {
   return taggedUnion(branches, nullable, ctx)
 }
 
-/** `["null", X]`: avsc leaves it unwrapped, so values pass through as null or X's value. */
+/** `["null", X]` (or null and X's branches): avsc leaves it unwrapped, so values pass through as null or X's value. */
 const nullableOf = (node: Node): Node => {
-  if (Array.isArray(node.type)) throw new Error("unreachable: nested union")
+  if (isUnion(node.type) && node.type.includes("null")) throw new Error("unreachable: null twice in a union")
   return {
-    type: ["null", node.type],
+    type: isUnion(node.type) ? ["null", ...node.type] : ["null", node.type],
     to: node.to === identity ? identity : (value) => (value === null ? null : node.to(value)),
     from: node.from === identity ? identity : (value) => (value === null ? null : node.from(value))
   }
@@ -339,7 +453,7 @@ const taggedUnion = (branches: ReadonlyArray<Node>, nullable: boolean, ctx: Ctx)
 }
 
 /** Defines a named type once; a second occurrence becomes a reference by name, if it is the same type. */
-const register = (ctx: Ctx, fullName: string, type: AvroRecord | AvroEnum): AvroType => {
+const register = (ctx: Ctx, fullName: string, type: AvroRecord | AvroEnum | AvroFixed): AvroType => {
   const existing = ctx.named.get(fullName)
   if (existing === undefined) {
     ctx.named.set(fullName, type)
@@ -349,15 +463,17 @@ const register = (ctx: Ctx, fullName: string, type: AvroRecord | AvroEnum): Avro
   return fullName
 }
 
+const isUnion = (type: AvroType): type is ReadonlyArray<AvroType> => Array.isArray(type)
+
 const defaultOf = (
   ps: AST.PropertySignature,
   annotations: AST.Annotations,
   node: Node,
   ctx: Ctx
-): { readonly type: AvroType; readonly default: AvroJson | undefined } => {
-  const nullFirst = Array.isArray(node.type) && node.type[0] === "null"
+): { readonly node: Node; readonly default: AvroJson | undefined; readonly nullMeans?: AvroJson } => {
+  const nullable = isUnion(node.type) && node.type[0] === "null"
   const declared = Option.orElse(AST.getDefaultAnnotation({ annotations }), () => AST.getDefaultAnnotation(ps.type))
-  if (Option.isNone(declared)) return { type: node.type, default: nullFirst ? null : undefined }
+  if (Option.isNone(declared)) return { node, default: nullable ? null : undefined }
   let encoded: unknown
   try {
     encoded = ParseResult.encodeUnknownSync(Schema.make(ps.type))(declared.value)
@@ -365,11 +481,23 @@ const defaultOf = (
     return fail(ctx, `the default annotation does not encode: ${e instanceof Error ? e.message : String(e)}`)
   }
   if (encoded === null) {
-    if (!nullFirst) fail(ctx, "a null default needs a nullable property")
-    return { type: node.type, default: null }
+    if (!nullable) fail(ctx, "a null default needs a nullable property")
+    return { node, default: null }
   }
-  if (!Array.isArray(node.type)) return { type: node.type, default: node.to(encoded) as AvroJson }
+  if (!nullable || !isUnion(node.type)) {
+    // null is free to stand for the default: it costs one byte, and bytes without the field read as it
+    const written = nullableOf(node)
+    return {
+      node: {
+        type: written.type,
+        to: (value) => (isDeepStrictEqual(value, encoded) ? null : node.to(value)),
+        from: (value) => (value === null ? encoded : node.from(value))
+      },
+      default: null,
+      nullMeans: encoded as AvroJson
+    }
+  }
   // Avro takes a union's default from its first branch: put the defaulted branch first.
-  if (!nullFirst || node.type.length !== 2) return fail(ctx, "a non-null default on a union of records is not supported")
-  return { type: [node.type[1]!, "null"], default: node.to(encoded) as AvroJson }
+  if (node.type.length !== 2) return fail(ctx, "a non-null default on a union of records is not supported")
+  return { node: { ...node, type: [node.type[1]!, "null"] }, default: node.to(encoded) as AvroJson }
 }

@@ -46,7 +46,7 @@ export const glossary: Readonly<Record<string, string>> = {
   priceBand: "Largest move between consecutive ticks, as a fraction of the last price, before a tick is an anomaly.",
   orderBand: "Largest distance of a LIMIT price from the last price, as a fraction (fat-finger guard).",
   haltOnAnomaly: "Whether a price anomaly halts trading.",
-  timestamp: "The feed's own time for the tick (ISO-8601 UTC).",
+  timestamp: "The feed's own time for the tick.",
   anomaly: "Why the tick was refused.",
   lastPrice: "Last accepted price (decimal string, up to 4 dp); null before the first tick.",
   "PriceOutsideBand.lastPrice": "Last accepted price of the symbol (decimal string, up to 4 dp).",
@@ -62,17 +62,17 @@ export const glossary: Readonly<Record<string, string>> = {
   field: "The input field at fault.",
   value: "The value given (decimal string).",
   problem: "What is wrong with it.",
-  openedAt: "When it was opened (ISO-8601 UTC).",
-  depositedAt: "When the cash arrived (ISO-8601 UTC).",
-  withdrawnAt: "When the cash left (ISO-8601 UTC).",
-  setAt: "When the limits took effect (ISO-8601 UTC).",
-  placedAt: "When the order was accepted (ISO-8601 UTC).",
-  rejectedAt: "When the order was refused (ISO-8601 UTC).",
-  executedAt: "When the trade was executed (ISO-8601 UTC).",
-  cancelledAt: "When the order was cancelled (ISO-8601 UTC).",
-  closedAt: "When the market closed (ISO-8601 UTC).",
-  haltedAt: "When trading was halted (ISO-8601 UTC).",
-  resumedAt: "When trading resumed (ISO-8601 UTC)."
+  openedAt: "When it was opened.",
+  depositedAt: "When the cash arrived.",
+  withdrawnAt: "When the cash left.",
+  setAt: "When the limits took effect.",
+  placedAt: "When the order was accepted.",
+  rejectedAt: "When the order was refused.",
+  executedAt: "When the trade was executed.",
+  cancelledAt: "When the order was cancelled.",
+  closedAt: "When the market closed.",
+  haltedAt: "When trading was halted.",
+  resumedAt: "When trading resumed."
 }
 
 /** The catalog of every aggregate's events, as written to docs/events.md. */
@@ -86,9 +86,12 @@ export const renderCatalog = (sources: ReadonlyArray<CatalogSource>): string => 
     "",
     "Each event is stored as its type, its schema version and an Avro binary payload whose schema is derived",
     "from the event's Effect Schema (src/application/avro). The `_tag` is not in the payload: the type implies it.",
-    "Decimals are exact decimal strings (trailing zeros dropped: \"100\" for 100.00), instants ISO-8601 UTC strings.",
-    "An Option is carried as a nullable field (none is null). Older versions are frozen in",
-    "src/application/avro/history.ts and read into the current one by Avro schema resolution.",
+    "Decimals are exact decimal strings (trailing zeros dropped: \"100\" for 100.00); instants are `timestamp-millis`",
+    "longs (milliseconds since the Unix epoch, UTC). Account, customer, order and trade ids, minted as UUIDs but free",
+    "to be any string, are a union of the 16-byte `uuid` fixed `ledgerline.Uuid` (a UUID in canonical lowercase",
+    "8-4-4-4-12 text) and a `string` (any other id). A field with a default is written as null when it holds it",
+    "(\"written as `null`\"). An Option is carried as a nullable field (none is null). Older versions are frozen in",
+    "src/application/avro/history.ts and read into the current one by Avro schema resolution (docs/adr/0017).",
     ""
   ]
   for (const source of sources) {
@@ -118,22 +121,28 @@ const renderEvent = (source: CatalogSource, tag: string): Array<string> => {
   const doc = docs[schema.name]?.doc
   if (doc !== undefined) out.push(doc, "")
   const nested: Array<AvroRecord> = []
-  out.push(...fieldTable(schema, docs, nested))
+  const named = new Map<string, AvroType>()
+  out.push(...fieldTable(schema, docs, nested, named))
   for (let i = 0; i < nested.length; i++) { // renders nested records, in the order they appear
     const record = nested[i]!
     out.push(`#### \`${record.name}\``, "")
     const nestedDoc = docs[record.name]?.doc
     if (nestedDoc !== undefined) out.push(nestedDoc, "")
-    out.push(...(record.fields.length === 0 ? ["No fields.", ""] : fieldTable(record, docs, nested)))
+    out.push(...(record.fields.length === 0 ? ["No fields.", ""] : fieldTable(record, docs, nested, named)))
   }
   return out
 }
 
-const fieldTable = (record: AvroRecord, docs: Readonly<Record<string, RecordDocs>>, nested: Array<AvroRecord>) => [
+const fieldTable = (
+  record: AvroRecord,
+  docs: Readonly<Record<string, RecordDocs>>,
+  nested: Array<AvroRecord>,
+  named: Map<string, AvroType>
+) => [
   "| Field | Avro type | Optional / default | Meaning |",
   "| --- | --- | --- | --- |",
   ...record.fields.map((field) =>
-    `| ${field.name} | ${typeName(field.type, nested)} | ${presence(field)} | ${cell(meaning(record, field, docs))} |`),
+    `| ${field.name} | ${typeName(field.type, nested, named)} | ${presence(field)} | ${cell(meaning(record, field, docs))} |`),
   ""
 ]
 
@@ -143,20 +152,28 @@ const meaning = (record: AvroRecord, field: AvroField, docs: Readonly<Record<str
   docs[record.name]?.fields[field.name] ?? glossary[`${shortName(record.name)}.${field.name}`] ?? glossary[field.name] ?? ""
 
 const presence = (field: AvroField) => {
+  if (field.nullMeans !== undefined) return `default \`${JSON.stringify(field.nullMeans)}\`, written as \`null\``
   const nullable = Array.isArray(field.type) && field.type.includes("null")
   if (field.default !== undefined) return `${nullable ? "nullable, " : ""}default \`${JSON.stringify(field.default)}\``
   return nullable ? "nullable" : "required"
 }
 
-/** Markdown for an Avro type; records are collected to be rendered after the table. */
-const typeName = (type: AvroType, nested: Array<AvroRecord>): string => {
-  if (typeof type === "string") return `\`${type}\``
-  if (isUnion(type)) return type.map((t) => typeName(t, nested)).join(" \\| ")
+/** Markdown for an Avro type; records are collected to be rendered after the table, named types to render references. */
+const typeName = (type: AvroType, nested: Array<AvroRecord>, named: Map<string, AvroType>): string => {
+  if (typeof type === "string") {
+    const definition = named.get(type)
+    return definition === undefined || definition === type ? `\`${type}\`` : typeName(definition, nested, named)
+  }
+  if (isUnion(type)) return type.map((t) => typeName(t, nested, named)).join(" \\| ")
+  if ("logicalType" in type && type.type !== "fixed") return `\`${type.logicalType}\` (${type.type})`
   switch (type.type) {
     case "array":
-      return `array of ${typeName(type.items, nested)}`
+      return `array of ${typeName(type.items, nested, named)}`
     case "enum":
       return `enum ${type.symbols.map((s) => `\`${s}\``).join(" \\| ")}`
+    case "fixed":
+      named.set(type.name, type)
+      return type.logicalType === undefined ? `\`fixed\` (${type.size} bytes)` : `\`${type.logicalType}\` (fixed, ${type.size} bytes)`
     case "record":
       nested.push(type)
       return `[${shortName(type.name)}](#${anchor(type.name)})`

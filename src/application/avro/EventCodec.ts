@@ -36,6 +36,8 @@ export interface EventCodecOptions<E extends { readonly _tag: string }, I> {
   readonly upcasters?: Upcasters<E["_tag"]>
   /** Avro namespace of the event records: `<namespace>.<tag>`. */
   readonly namespace?: string
+  /** Id schemas whose values are usually UUIDs: written as 16 bytes when they are one (`DeriveOptions.uuids`). */
+  readonly uuids?: ReadonlyArray<Schema.Schema.Any>
 }
 
 type Resolver = ReturnType<avro.Type["createResolver"]>
@@ -82,7 +84,7 @@ export const makeEventCodec = <E extends { readonly _tag: string }, I>(
     if (version === undefined || !Number.isSafeInteger(version) || version < 1) {
       throw problem(`${tag} needs a schema version (a positive integer), not ${String(version)}`)
     }
-    const derived = deriveAvro(member, `${namespace}.${tag}`)
+    const derived = deriveAvro(member, `${namespace}.${tag}`, { uuids: options.uuids ?? [] })
     const type = avscType(derived.avro)
     const frozen = history[tag] ?? {}
     const ups = upcasters[tag] ?? {}

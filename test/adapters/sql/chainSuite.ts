@@ -60,13 +60,13 @@ export const chainSuite = (name: string, makeLayer: () => Layer.Layer<Stores, un
         expect(report).toMatchObject({ _tag: "Intact", events: log.length, checkpoints: 1, head: { position: log.length } })
       })))
 
-    it.effect("stores a TradeExecuted in well under 1 KB, envelope included", () =>
+    it.effect("stores a TradeExecuted in under 300 bytes, envelope included", () =>
       run(Effect.gen(function*() {
         yield* trade
         const bytes = yield* (yield* Tamper).storedBytes("TradeExecuted")
         console.log(`${name}: average stored TradeExecuted row, envelope included: ${bytes.toFixed(0)} bytes`)
         expect(bytes).toBeGreaterThan(100)
-        expect(bytes).toBeLessThan(600)
+        expect(bytes).toBeLessThan(300) // docs/adr/0017
       })))
 
     it.effect("refuses UPDATE, DELETE and TRUNCATE of events from an ordinary client", () =>

@@ -31,10 +31,11 @@ const tamper = Layer.effect(Tamper, Effect.gen(function*() {
         DELETE: sql`DELETE FROM events WHERE position = (SELECT min(position) FROM events)`,
         TRUNCATE: sql`DELETE FROM events` // SQLite's TRUNCATE
       })[statement].pipe(Effect.asVoid),
-    // the columns' own sizes (integers as 8 bytes); SQLite's record header and indexes come on top
+    // the columns' own sizes (integers as 8 bytes, NULL as none); SQLite's record header and indexes come on top
     storedBytes: (type) =>
       sql<{ bytes: number }>`SELECT avg(8 + length(aggregate_id) + 8 + length(event_id) + length(type) + 8 + 8 + length(data)
-        + length(user_id) + length(correlation_id) + length(causation_id) + length(command_id) + length(hash)) AS bytes
+        + coalesce(length(user_id), 0) + coalesce(length(correlation_id), 0) + coalesce(length(causation_id), 0)
+        + coalesce(length(command_id), 0) + length(hash) + coalesce(length(user_uuid), 0) + coalesce(length(command_uuid), 0)) AS bytes
         FROM events WHERE type = ${type}`.pipe(Effect.map(([row]) => Number(row?.bytes)), Effect.orDie),
     retentionLog: sql<{ purged_through: number; reason: string; events_removed: number }>`
       SELECT purged_through, reason, events_removed FROM retention_log ORDER BY id`.pipe(Effect.orDie)

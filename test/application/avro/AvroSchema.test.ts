@@ -41,6 +41,7 @@ const sample = new Sample({
 })
 
 const derived = deriveAvro(Sample, "ledgerline.Sample")
+const timestampMillis = { type: "long", logicalType: "timestamp-millis" }
 
 describe("deriveAvro", () => {
   it("maps the encoded side of each kind of property to its Avro type, in property order", () => {
@@ -50,7 +51,7 @@ describe("deriveAvro", () => {
         { name: "figure", type: "string" }
       ]
     }
-    const postponed = { type: "record", name: "ledgerline.outcome.Postponed", fields: [{ name: "until", type: "string" }] }
+    const postponed = { type: "record", name: "ledgerline.outcome.Postponed", fields: [{ name: "until", type: timestampMillis }] }
     expect(derived.tag).toBe("Sample")
     expect(derived.avro).toEqual({
       type: "record",
@@ -64,7 +65,7 @@ describe("deriveAvro", () => {
         { name: "note", type: ["null", "string"], default: null },
         { name: "tags", type: { type: "array", items: "string" } },
         { name: "amount", type: "string" },
-        { name: "at", type: "string" },
+        { name: "at", type: timestampMillis },
         { name: "extra", type: ["null", "string"], default: null },
         { name: "outcome", type: [refused, postponed] },
         {
@@ -101,6 +102,7 @@ describe("deriveAvro", () => {
     const encoded = Schema.encodeSync(Sample)(sample)
     const value = type.fromBuffer(type.toBuffer(derived.toAvro(encoded)))
     expect(value.amount).toBe("1500.25")
+    expect(value.at).toBe("2026-03-02T14:32:00.125Z") // a long on the wire, ISO text either side of it
     expect(value.outcome).toEqual({ "ledgerline.outcome.Refused": { code: "B", figure: "0.0001" } })
     expect(derived.fromAvro(value)).toEqual(encoded)
     expect(Schema.decodeUnknownSync(Sample)(derived.fromAvro(value))).toEqual(sample)
@@ -126,12 +128,84 @@ describe("deriveAvro", () => {
     }) {}
     const { avro, docs } = deriveAvro(Defaulted, "ledgerline.Defaulted")
     expect(avro.fields).toEqual([
-      { name: "venue", type: "string", default: "XNAS" },
-      { name: "fee", type: "string", default: "0.25" },
-      { name: "rebate", type: ["string", "null"], default: "1" }, // Avro takes a union's default from its first branch
-      { name: "kind", type: { type: "enum", name: "ledgerline.Defaulted.kind", symbols: ["X", "Y"] }, default: "Y" }
+      // written as null when they hold their default, which bytes without the field also read as
+      { name: "venue", type: ["null", "string"], default: null, nullMeans: "XNAS" },
+      { name: "fee", type: ["null", "string"], default: null, nullMeans: "0.25" },
+      // null is taken (none): Avro takes a union's default from its first branch
+      { name: "rebate", type: ["string", "null"], default: "1" },
+      { name: "kind", type: ["null", { type: "enum", name: "ledgerline.Defaulted.kind", symbols: ["X", "Y"] }], default: null, nullMeans: "Y" }
     ])
     expect(docs["ledgerline.Defaulted"]?.fields).toEqual({ venue: "Where it traded." })
+    const { toAvro, fromAvro } = deriveAvro(Defaulted, "ledgerline.Defaulted")
+    const type = avscType(avro)
+    const roundTrip = (value: Defaulted) => {
+      const encoded = Schema.encodeSync(Defaulted)(value)
+      const written = type.toBuffer(toAvro(encoded))
+      expect(fromAvro(type.fromBuffer(written))).toEqual(encoded)
+      return written.byteLength
+    }
+    const defaults = new Defaulted({ venue: "XNAS", fee: decimal("0.250"), rebate: Option.some(decimal("1")), kind: "Y" })
+    expect(roundTrip(defaults)).toBe(1 + 1 + 3 + 1) // venue, fee and kind one null byte each; rebate "1" after its branch
+    expect(type.fromBuffer(type.toBuffer(toAvro(Schema.encodeSync(Defaulted)(defaults)))).venue).toBeNull()
+    expect(roundTrip(new Defaulted({ venue: "XLON", fee: decimal("0.26"), rebate: Option.none(), kind: "X" }))).toBe(6 + 6 + 1 + 2)
+  })
+
+  it("writes instants as timestamp-millis longs, exactly over DateTime's whole range", () => {
+    class Stamped extends Schema.TaggedClass<Stamped>()("Stamped", { at: Schema.DateTimeUtc, maybe: Schema.OptionFromNullOr(Schema.DateTimeUtc) }) {}
+    const { avro, toAvro, fromAvro } = deriveAvro(Stamped, "ledgerline.Stamped")
+    expect(avro.fields).toEqual([
+      { name: "at", type: timestampMillis },
+      { name: "maybe", type: ["null", timestampMillis], default: null }
+    ])
+    const type = avscType(avro)
+    // avsc's own long is exact only to ±2^52; instants go to ±8.64e15 ms
+    for (const millis of [0, 1, -1, 2 ** 52 - 1, 2 ** 52 + 1, -(2 ** 52) - 1, 8.64e15, -8.64e15, Date.UTC(2026, 2, 2, 14, 32, 0, 125)]) {
+      const value = new Stamped({ at: DateTime.unsafeMake(millis), maybe: Option.some(DateTime.unsafeMake(-millis)) })
+      const encoded = Schema.encodeSync(Stamped)(value)
+      const read = Schema.decodeUnknownSync(Stamped)(fromAvro(type.fromBuffer(type.toBuffer(toAvro(encoded)))))
+      expect(DateTime.toEpochMillis(read.at), String(millis)).toBe(millis)
+      expect(read).toEqual(value)
+    }
+    expect(type.toBuffer(toAvro(Schema.encodeSync(Stamped)(new Stamped({ at, maybe: Option.none() })))).byteLength).toBe(6 + 1)
+    // an older version that wrote instants as text reads into it
+    const before = avscType({ type: "record", name: "ledgerline.Stamped", fields: [
+      { name: "at", type: "string" }, { name: "maybe", type: ["null", "string"], default: null }
+    ] })
+    const old = before.toBuffer({ at: "2026-03-02T14:32:00.125Z", maybe: "1970-01-01T00:00:00.000Z" })
+    expect(fromAvro(type.fromBuffer(old, type.createResolver(before))))
+      .toEqual({ _tag: "Stamped", at: "2026-03-02T14:32:00.125Z", maybe: "1970-01-01T00:00:00.000Z" })
+  })
+
+  it("writes the ids named in `uuids` as 16 bytes when they are canonical UUIDs, as text otherwise", () => {
+    const OrderRef = Schema.NonEmptyTrimmedString.pipe(Schema.brand("OrderRef"))
+    class Referenced extends Schema.TaggedClass<Referenced>()("Referenced", {
+      order: OrderRef,
+      previous: Schema.OptionFromNullOr(OrderRef),
+      others: Schema.Array(OrderRef),
+      label: Schema.NonEmptyTrimmedString.pipe(Schema.brand("Label"))
+    }) {}
+    const { avro, toAvro, fromAvro } = deriveAvro(Referenced, "ledgerline.Referenced", { uuids: [OrderRef] })
+    const fixed = { type: "fixed", name: "ledgerline.Uuid", size: 16, logicalType: "uuid" }
+    expect(avro.fields).toEqual([
+      { name: "order", type: [fixed, "string"] },
+      { name: "previous", type: ["null", "ledgerline.Uuid", "string"], default: null },
+      { name: "others", type: { type: "array", items: ["ledgerline.Uuid", "string"] } },
+      { name: "label", type: "string" } // not named: text, even when it looks like a UUID
+    ])
+    const type = avscType(avro)
+    const uuid = "0195a3c4-6f70-7b8c-8d9e-0f1a2b3c4d5e"
+    for (const order of [uuid, uuid.toUpperCase(), `{${uuid}}`, "ORD-1"]) {
+      const encoded = Schema.encodeSync(Referenced)(Schema.decodeUnknownSync(Referenced)(
+        { _tag: "Referenced", order, previous: order, others: [order, "x"], label: uuid }
+      ))
+      const value = type.fromBuffer(type.toBuffer(toAvro(encoded)))
+      expect(Buffer.isBuffer(value.order)).toBe(order === uuid)
+      expect(fromAvro(value)).toEqual(encoded)
+    }
+    const size = (order: string) =>
+      type.toBuffer(toAvro({ _tag: "Referenced", order, previous: null, others: [], label: "l" })).byteLength
+    expect(size(uuid)).toBe(1 + 16 + 1 + 1 + 2)
+    expect(size(uuid.toUpperCase())).toBe(1 + 1 + 36 + 1 + 1 + 2)
   })
 
   it("reads descriptions of the record and of its properties", () => {

@@ -16,7 +16,9 @@ describe("event catalog", () => {
         expect(catalog).toContain(`### ${tag}\n\nVersion ${version}; Avro record \`ledgerline.${tag}\``)
       }
     }
-    expect(catalog).toContain("| tradeId | `string` | required | The trade (one fill of an order). |")
+    expect(catalog).toContain("| tradeId | `uuid` (fixed, 16 bytes) \\| `string` | required | The trade (one fill of an order). |")
+    expect(catalog).toContain("| executedAt | `timestamp-millis` (long) | required | When the trade was executed. |")
+    expect(catalog).toContain("| venue | `null` \\| `string` | default `\"INTERNAL\"`, written as `null` |")
     expect(catalog).toContain("| limitPrice | `null` \\| `string` | nullable, default `null` |")
     expect(catalog.split("\n").filter((line) => /^\| \w+ \| .* \| {2}\|$/.test(line))).toEqual([])
   })
