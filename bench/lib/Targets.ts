@@ -64,10 +64,12 @@ export const memory: Effect.Effect<Target> = Effect.succeed({
 const intBytes = (c: string) =>
   `(CASE WHEN ${c} BETWEEN -128 AND 127 THEN 1 WHEN ${c} BETWEEN -32768 AND 32767 THEN 2 WHEN ${c} BETWEEN -8388608 AND 8388607 THEN 3 ` +
   `WHEN ${c} BETWEEN -2147483648 AND 2147483647 THEN 4 WHEN ${c} BETWEEN -140737488355328 AND 140737488355327 THEN 6 ELSE 8 END)`
-const bytes = (c: string) => `length(CAST(${c} AS BLOB))`
+// NULL metadata columns (docs/adr/0017) take no bytes in the record
+const bytes = (c: string) => `coalesce(length(CAST(${c} AS BLOB)), 0)`
 const SQLITE_ROW = [
   ...["position", "version", "schema_version", "timestamp"].map(intBytes),
-  ...["aggregate_id", "event_id", "type", "data", "user_id", "correlation_id", "causation_id", "command_id", "hash"].map(bytes)
+  ...["aggregate_id", "event_id", "type", "data", "user_id", "correlation_id", "causation_id", "command_id", "user_uuid", "command_uuid",
+    "hash"].map(bytes)
 ].join(" + ")
 
 /** A SQLite store on a file in a new temporary folder, removed with the scope. */
@@ -99,22 +101,32 @@ export const sqlite = (knobs: SqlKnobs) =>
   })
 
 /** Statements on the server's database itself, outside any schema. */
-const onServer = <A>(url: string, f: (sql: SqlClient.SqlClient) => Effect.Effect<A, unknown>) =>
+export const onServer = <A>(url: string, f: (sql: SqlClient.SqlClient) => Effect.Effect<A, unknown>) =>
   Effect.flatMap(SqlClient.SqlClient, f).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(url), maxConnections: 1 })))
 
-/** A PostgreSQL store on a fresh schema (search_path in the URL, as the tests do), dropped with the scope. */
-export const postgres = (knobs: SqlKnobs) =>
+let schemas = 0
+
+/** A fresh schema and a URL whose search_path is that schema (as the tests do), dropped with the scope. */
+export const freshSchema = (pgUrl: string) =>
   Effect.gen(function*() {
-    const schema = `bench_${process.pid}_${Date.now().toString(36)}`
+    const schema = `bench_${process.pid}_${Date.now().toString(36)}_${schemas++}`
     yield* Effect.acquireRelease(
-      onServer(knobs.pgUrl, (sql) => sql.unsafe(`CREATE SCHEMA ${schema}`)),
-      () => onServer(knobs.pgUrl, (sql) => sql.unsafe(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)).pipe(
+      onServer(pgUrl, (sql) => sql.unsafe(`CREATE SCHEMA ${schema}`)),
+      () => onServer(pgUrl, (sql) => sql.unsafe(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)).pipe(
         Effect.tap(() => Effect.log(`dropped schema ${schema}`)),
         Effect.orDie
       )
     )
-    const url = new URL(knobs.pgUrl)
+    const url = new URL(pgUrl)
     url.searchParams.set("options", `-c search_path=${schema}`)
+    return { schema, url: url.toString() }
+  })
+
+/** A PostgreSQL store on a fresh schema, dropped with the scope. */
+export const postgres = (knobs: SqlKnobs) =>
+  Effect.gen(function*() {
+    const { schema, url: schemaUrl } = yield* freshSchema(knobs.pgUrl)
+    const url = new URL(schemaUrl)
     const onSchema = <A>(f: (sql: SqlClient.SqlClient) => Effect.Effect<A, unknown>) => onServer(url.toString(), f)
     const settings = yield* onSchema((sql) =>
       sql<{ name: string; setting: string }>`SELECT name, setting FROM pg_settings

@@ -1,12 +1,15 @@
 import { type BigDecimal, DateTime, Effect, Option } from "effect"
 import type { AccountType, OrderType, RiskLimits, Side } from "../domain/AccountEvents.js"
 import { AccountId, type Currency, type CustomerId, OrderId, type Symbol, TradeId } from "../domain/Ids.js"
-import { AccountCommand } from "../domain/TradingAccount.js"
-import { Accounts } from "./Aggregate.js"
+import { AccountCommand, type AccountState } from "../domain/TradingAccount.js"
+import { Accounts, streamId } from "./Aggregate.js"
+import { cacheOf } from "./AggregateCache.js"
 import { stateAt } from "./AsOf.js"
-import { type CommandContext, commandContext, handler, load } from "./CommandHandler.js"
+import { type CommandContext, commandContext, CommandHandlerConfig, handler, load } from "./CommandHandler.js"
 import { uuidv7 } from "./Ids.js"
 import { marketView } from "./Markets.js"
+import { EventStore, type EventStoreUnavailable } from "./ports/EventStore.js"
+import type { SnapshotStore } from "./ports/SnapshotStore.js"
 
 const handle = handler(Accounts)
 const run = (accountId: AccountId, command: AccountCommand, context?: Partial<CommandContext>) =>
@@ -86,6 +89,39 @@ export const fillOrder = Effect.fnUntraced(
 )
 
 export const getAccount = (accountId: AccountId) => load(Accounts)(accountId)
+
+/** Owners remembered per event store before the oldest is forgotten. */
+const OWNERS_KEPT = 100_000
+/** Per event-store instance (as the AggregateCache), so a new store, as every test builds, starts cold. */
+const ownersByStore = new WeakMap<object, Map<string, CustomerId>>()
+
+/**
+ * The customer an account belongs to, or none for an account that was never opened. An opened
+ * account stays open and its customer never changes, so once known it is remembered: a known
+ * account costs no read, an unknown id is read from the store every time (so it turns up as soon
+ * as it is opened, by any process). Before reading, it looks in the command path's cache, which
+ * holds the accounts this process has just opened or traded on.
+ */
+export const accountOwner = (accountId: AccountId): Effect.Effect<Option.Option<CustomerId>, EventStoreUnavailable, EventStore | SnapshotStore> =>
+  Effect.flatMap(EventStore, (store) => {
+    let owners = ownersByStore.get(store)
+    if (owners === undefined) {
+      owners = new Map()
+      ownersByStore.set(store, owners)
+    }
+    const known = owners.get(accountId)
+    if (known !== undefined) return Effect.succeed(Option.some(known))
+    const remember = (customerId: CustomerId) => {
+      if (owners.size >= OWNERS_KEPT) owners.delete(owners.keys().next().value!)
+      owners.set(accountId, customerId)
+      return Option.some(customerId)
+    }
+    return Effect.flatMap(CommandHandlerConfig, ({ cacheCapacity }) => {
+      const cached = cacheOf(store, cacheCapacity).get<AccountState>(streamId(Accounts, accountId))
+      if (cached !== undefined && cached.state._tag === "Opened") return Effect.succeed(remember(cached.state.customerId))
+      return Effect.map(getAccount(accountId), ({ state }) => state._tag === "Opened" ? remember(state.customerId) : Option.none())
+    })
+  })
 
 /** "What did this account hold at 14:32?": the same fold over the events up to that instant. */
 export const getAccountAsOf = (accountId: AccountId, at: DateTime.Utc) => stateAt(Accounts)(accountId, at)

@@ -16,7 +16,7 @@ import { decodeTradeCursor } from "../../application/projections/ReadModelRows.j
 import type * as Portfolio from "../../domain/Portfolio.js"
 import { BadRequest, Forbidden, NotFound, Unavailable } from "./ApiErrors.js"
 import { LedgerlineApi } from "./Api.js"
-import { accessAccount, type CommandHeaders, commandContext, lastPosition, requireRole, toApiError, uuidFor } from "./HttpSupport.js"
+import { accessAccount, type CommandHeaders, commandContext, lastPosition, readAccount, requireRole, toApiError, uuidFor } from "./HttpSupport.js"
 
 const cash = (x: Parameters<typeof display>[0]) => display(x, CASH_SCALE)
 const optionalCash = (x: Option.Option<Parameters<typeof display>[0]>) => Option.getOrNull(Option.map(x, cash))
@@ -75,7 +75,7 @@ export const layer = HttpApiBuilder.group(LedgerlineApi, "accounts", (handlers) 
       }))
     .handle("get", ({ path }) =>
       Effect.gen(function*() {
-        const { account, version } = yield* accessAccount(path.id, "read")
+        const { account, version } = yield* readAccount(path.id)
         const limits = account.limits
         return {
           accountId: account.accountId, customerId: account.customerId, accountType: account.accountType, currency: account.currency,

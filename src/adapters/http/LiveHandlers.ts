@@ -13,9 +13,6 @@ export interface LiveStreamOptions {
   readonly heartbeat?: Duration.DurationInput
 }
 
-/** Owners remembered across connections before the memo starts over (an account's customer never changes). */
-const OWNERS_KEPT = 100_000
-
 /** What a client receives: the REST API's shapes, decimals at their display scale. */
 const view = (update: LiveUpdate) => {
   switch (update._tag) {
@@ -44,23 +41,12 @@ const comment = (text: string) => encoder.encode(`: ${text}\n\n`)
  * are made (and held by the request's scope) before the response starts, so what is committed after
  * the opening comment arrives; they end when the client goes away. Fills and portfolio changes are
  * filtered per caller: risk, auditor and admin see every account, a trader the accounts of their
- * own customer id (looked up once per account, kept across connections).
+ * own customer id (looked up once per account and remembered: TradingAccounts.accountOwner).
  */
 export const layer = (options: LiveStreamOptions = {}) =>
   HttpApiBuilder.group(LedgerlineApi, "live", (handlers) => {
     const heartbeat = Duration.decode(options.heartbeat ?? Duration.seconds(15))
-    const owners = new Map<string, string>()
-    const ownerOf = (accountId: string) =>
-      Effect.suspend(() => {
-        const known = owners.get(accountId)
-        if (known !== undefined) return Effect.succeed(Option.some(known))
-        return TradingAccounts.getAccount(AccountId.make(accountId)).pipe(Effect.map(({ state }) => {
-          if (state._tag !== "Opened") return Option.none<string>()
-          if (owners.size >= OWNERS_KEPT) owners.clear()
-          owners.set(accountId, state.customerId)
-          return Option.some<string>(state.customerId)
-        }))
-      })
+    const ownerOf = (accountId: string) => TradingAccounts.accountOwner(AccountId.make(accountId))
 
     return handlers.handleRaw("stream", ({ urlParams }) =>
       Effect.gen(function*() {

@@ -1,0 +1,156 @@
+import {
+  type AttributeValue, BatchWriteItemCommand, type BatchWriteItemCommandInput, type BatchWriteItemCommandOutput, CreateTableCommand,
+  type CreateTableCommandInput, DeleteTableCommand, DescribeTableCommand, type DescribeTableCommandOutput, DynamoDBClient,
+  type DynamoDBClientConfig, GetItemCommand, type GetItemCommandInput, type GetItemCommandOutput, PutItemCommand,
+  type PutItemCommandInput, QueryCommand, type QueryCommandInput, type QueryCommandOutput, TransactWriteItemsCommand,
+  type TransactWriteItemsCommandInput, UpdateTimeToLiveCommand, type UpdateTimeToLiveCommandInput
+} from "@aws-sdk/client-dynamodb"
+import { NodeHttpHandler } from "@smithy/node-http-handler"
+import { Config, Context, Data, Effect, Layer, Option } from "effect"
+import { Agent } from "node:http"
+import { Agent as HttpsAgent } from "node:https"
+
+const THROTTLED = new Set([
+  "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded", "LimitExceededException"
+])
+
+/** A DynamoDB call failed; `code` is the service's error name (or the socket's, e.g. ECONNREFUSED). */
+export class DynamoError extends Data.TaggedError("DynamoError")<{
+  readonly operation: string
+  readonly code: string
+  readonly message: string
+  readonly status?: number
+  /** TransactWriteItems only: one code per item of the request ("None" for those that were fine). */
+  readonly cancellationReasons?: ReadonlyArray<string>
+  readonly cause?: unknown
+}> {
+  /** A conditional write or a transaction whose condition did not hold. */
+  get conditionFailed(): boolean {
+    return this.code === "ConditionalCheckFailedException" ||
+      (this.cancellationReasons ?? []).includes("ConditionalCheckFailed")
+  }
+  /** A transaction that met another one on an item, or was throttled: the same request may succeed later. */
+  get contended(): boolean {
+    return this.code === "TransactionConflictException" || THROTTLED.has(this.code) ||
+      (this.cancellationReasons ?? []).some((r) => r === "TransactionConflict" || THROTTLED.has(r))
+  }
+}
+
+const toDynamoError = (operation: string) => (cause: unknown): DynamoError => {
+  const e = cause as {
+    name?: unknown; code?: unknown; message?: unknown; $metadata?: { httpStatusCode?: unknown }
+    CancellationReasons?: ReadonlyArray<{ Code?: string }>
+  }
+  const status = typeof e?.$metadata?.httpStatusCode === "number" ? e.$metadata.httpStatusCode : undefined
+  const code = typeof e?.code === "string" && (e.name === "Error" || e.name === undefined) ? e.code : typeof e?.name === "string" ? e.name : "Unknown"
+  return new DynamoError({
+    operation, code, message: `${operation}: ${typeof e?.message === "string" ? e.message : String(cause)}`, cause,
+    ...(status === undefined ? {} : { status }),
+    ...(Array.isArray(e?.CancellationReasons) ? { cancellationReasons: e.CancellationReasons.map((r) => r?.Code ?? "None") } : {})
+  })
+}
+
+/** The DynamoDB operations the adapter uses, as Effects (interruption aborts the request); a test can wrap any of them. */
+export interface DynamoApi {
+  /** The configured SDK client, for anything not wrapped here. */
+  readonly sdk: DynamoDBClient
+  readonly getItem: (input: GetItemCommandInput) => Effect.Effect<GetItemCommandOutput, DynamoError>
+  readonly putItem: (input: PutItemCommandInput) => Effect.Effect<void, DynamoError>
+  readonly query: (input: QueryCommandInput) => Effect.Effect<QueryCommandOutput, DynamoError>
+  readonly transactWriteItems: (input: TransactWriteItemsCommandInput) => Effect.Effect<void, DynamoError>
+  readonly batchWriteItem: (input: BatchWriteItemCommandInput) => Effect.Effect<BatchWriteItemCommandOutput, DynamoError>
+  readonly createTable: (input: CreateTableCommandInput) => Effect.Effect<void, DynamoError>
+  readonly describeTable: (tableName: string) => Effect.Effect<DescribeTableCommandOutput, DynamoError>
+  readonly deleteTable: (tableName: string) => Effect.Effect<void, DynamoError>
+  readonly updateTimeToLive: (input: UpdateTimeToLiveCommandInput) => Effect.Effect<void, DynamoError>
+}
+
+export class DynamoDb extends Context.Tag("ledgerline/DynamoDb")<DynamoDb, DynamoApi>() {}
+
+export interface DynamoSettings {
+  /** DynamoDB Local or a VPC endpoint (`http://127.0.0.1:8000`); none: the region's public endpoint. */
+  readonly endpoint?: string
+  readonly region: string
+  /** Explicit credentials; by default the SDK's chain, or static local credentials when an endpoint is given. */
+  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string }
+  /** The SDK's own attempts per call (its default is 3). */
+  readonly maxAttempts?: number
+}
+
+/** Wraps a configured SDK client. */
+export const fromClient = (sdk: DynamoDBClient): DynamoApi => {
+  const call = <A>(operation: string, send: (abortSignal: AbortSignal) => Promise<A>) =>
+    Effect.tryPromise({ try: send, catch: toDynamoError(operation) })
+  return {
+    sdk,
+    getItem: (input) => call("GetItem", (abortSignal) => sdk.send(new GetItemCommand(input), { abortSignal })),
+    putItem: (input) => Effect.asVoid(call("PutItem", (abortSignal) => sdk.send(new PutItemCommand(input), { abortSignal }))),
+    query: (input) => call("Query", (abortSignal) => sdk.send(new QueryCommand(input), { abortSignal })),
+    transactWriteItems: (input) =>
+      Effect.asVoid(call("TransactWriteItems", (abortSignal) => sdk.send(new TransactWriteItemsCommand(input), { abortSignal }))),
+    batchWriteItem: (input) => call("BatchWriteItem", (abortSignal) => sdk.send(new BatchWriteItemCommand(input), { abortSignal })),
+    createTable: (input) => Effect.asVoid(call("CreateTable", (abortSignal) => sdk.send(new CreateTableCommand(input), { abortSignal }))),
+    describeTable: (tableName) =>
+      call("DescribeTable", (abortSignal) => sdk.send(new DescribeTableCommand({ TableName: tableName }), { abortSignal })),
+    deleteTable: (tableName) =>
+      Effect.asVoid(call("DeleteTable", (abortSignal) => sdk.send(new DeleteTableCommand({ TableName: tableName }), { abortSignal }))),
+    updateTimeToLive: (input) =>
+      Effect.asVoid(call("UpdateTimeToLive", (abortSignal) => sdk.send(new UpdateTimeToLiveCommand(input), { abortSignal })))
+  }
+}
+
+/**
+ * A client over HTTP/1.1 with keep-alive sockets and timeouts (`NodeHttpHandler`; the emulator does
+ * not speak HTTP/2), destroyed with the scope.
+ */
+export const make = (settings: DynamoSettings) =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      const config: DynamoDBClientConfig = {
+        region: settings.region,
+        requestHandler: new NodeHttpHandler({
+          httpAgent: new Agent({ keepAlive: true, maxSockets: 64 }),
+          httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 64 }),
+          // a request that hangs would stall the sequencer; the SDK retries it (appends carry an idempotency token)
+          connectionTimeout: 5_000,
+          requestTimeout: 20_000
+        }),
+        ...(settings.endpoint === undefined ? {} : { endpoint: settings.endpoint }),
+        ...(settings.maxAttempts === undefined ? {} : { maxAttempts: settings.maxAttempts }),
+        ...(settings.credentials !== undefined
+          ? { credentials: { ...settings.credentials } }
+          : settings.endpoint !== undefined
+          ? { credentials: { accessKeyId: "local", secretAccessKey: "local" } }
+          : {})
+      }
+      return fromClient(new DynamoDBClient(config))
+    }),
+    (api) => Effect.sync(() => api.sdk.destroy())
+  )
+
+/** The items of a query, page after page, until there are no more or `enough` holds for those read so far. */
+export const queryItems = (
+  dynamo: DynamoApi,
+  input: QueryCommandInput,
+  enough: (items: ReadonlyArray<Record<string, AttributeValue>>) => boolean = () => false
+) =>
+  Effect.gen(function*() {
+    const items: Array<Record<string, AttributeValue>> = []
+    let start: Record<string, AttributeValue> | undefined = undefined
+    for (;;) {
+      const page: QueryCommandOutput = yield* dynamo.query(start === undefined ? input : { ...input, ExclusiveStartKey: start })
+      items.push(...(page.Items ?? []))
+      if (page.LastEvaluatedKey === undefined || enough(items)) return items
+      start = page.LastEvaluatedKey
+    }
+  })
+
+export const layer = (settings: DynamoSettings) => Layer.scoped(DynamoDb, make(settings))
+
+/** `DYNAMODB_ENDPOINT` (optional: DynamoDB Local) and `AWS_REGION` (default us-east-1). */
+export const config: Config.Config<DynamoSettings> = Config.all({
+  endpoint: Config.option(Config.string("DYNAMODB_ENDPOINT")),
+  region: Config.string("AWS_REGION").pipe(Config.withDefault("us-east-1"))
+}).pipe(Config.map(({ endpoint, region }) => Option.match(endpoint, { onNone: () => ({ region }), onSome: (endpoint) => ({ endpoint, region }) })))
+
+export const layerConfig = Layer.unwrapEffect(Effect.map(config, layer))
