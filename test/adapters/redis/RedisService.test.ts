@@ -8,7 +8,10 @@ import { type Server, startServer } from "../../e2e/server.js"
 import { freshPrefix, REDIS_URL, redisLayer, runRedisSuites } from "./redisTest.js"
 
 /** Opens an account with 1000.00 and deposits 500.00, reading the portfolio (read-your-writes) after each. */
-const openAndDeposit = (server: Server, afterOpen: (id: string) => Effect.Effect<void> = () => Effect.void) =>
+const openAndDeposit = (
+  server: Server,
+  afterOpen: (id: string, readAgain: Effect.Effect<unknown>) => Effect.Effect<void> = () => Effect.void
+) =>
   Effect.gen(function*() {
     const alice = yield* server.token("alice", "trader")
     const portfolio = (id: string, position: number) =>
@@ -24,7 +27,7 @@ const openAndDeposit = (server: Server, afterOpen: (id: string) => Effect.Effect
     })
     const id = opened.body.accountId as string
     expect(yield* portfolio(id, opened.body.position)).toBe("1000.00")
-    yield* afterOpen(id)
+    yield* afterOpen(id, portfolio(id, opened.body.position))
     const deposit = yield* server.call("POST", `/v1/accounts/${id}/deposits`, { token: alice, body: { amount: "500.00" } })
     expect(deposit.status).toBe(201)
     expect(yield* portfolio(id, deposit.body.position)).toBe("1500.00")
@@ -46,10 +49,17 @@ describe("the service with LEDGERLINE_CACHE=redis", () => {
       const other = yield* Layer.build(redisLayer(prefix)) // another instance, on the same Redis
       const changes = yield* Context.get(other, LiveUpdates).subscribe("portfolios")
       const received = yield* Effect.fork(Stream.runCollect(Stream.take(changes, 2)))
-      const id = yield* openAndDeposit(server, (id) =>
+      const id = yield* openAndDeposit(server, (id, readAgain) =>
         Effect.gen(function*() {
-          // the service filled the cache under its prefix
-          expect(Option.isSome(yield* Context.get(other, HotCache).get(portfolioKey(id)))).toBe(true)
+          // the service filled the cache under its prefix; a fill is best effort (one that timed
+          // out on a loaded machine is skipped), so a few more reads may be needed for one to land
+          const cache = Context.get(other, HotCache)
+          let filled = Option.isSome(yield* cache.get(portfolioKey(id)))
+          for (let i = 0; i < 10 && !filled; i++) {
+            yield* readAgain
+            filled = Option.isSome(yield* cache.get(portfolioKey(id)))
+          }
+          expect(filled).toBe(true)
         }).pipe(Effect.orDie))
       const updates = [...yield* Fiber.join(received).pipe(Effect.timeout("5 seconds"))]
       expect(updates.map((u) => u._tag === "PortfolioChanged" && [u.accountId, u.cash])).toEqual([
