@@ -33,7 +33,7 @@ import { decimal } from "./domain/Decimal.js"
 // ---- settings (effect Config: a bad value stops start-up naming the variable) ----
 
 const dataDir = Config.string("LEDGERLINE_DATA_DIR").pipe(Config.withDefault("./data"))
-const storeKind = Config.literal("sqlite", "postgres", "memory")("LEDGERLINE_STORE").pipe(Config.withDefault("sqlite" as const))
+const storeKind = Config.literal("sqlite", "postgres", "memory", "dynamodb")("LEDGERLINE_STORE").pipe(Config.withDefault("sqlite" as const))
 
 const SignerLive = Layer.unwrapEffect(Effect.gen(function*() {
   const file = yield* Config.string("LEDGERLINE_SIGNING_KEY_FILE").pipe(
@@ -85,7 +85,10 @@ const resumingSimulator = SimulatedFeed.layerConfigResuming((symbol) =>
 /** LEDGERLINE_BUS=kinesis publishes the log to Kinesis and can take market data from a stream. */
 const busKind = Config.literal("none", "kinesis")("LEDGERLINE_BUS").pipe(Config.withDefault("none" as const))
 
-/** The Kinesis client and the relay's and consumers' checkpoints (in the store's database, or memory). */
+/**
+ * The Kinesis client and the relay's and consumers' checkpoints: in the store's database, in memory
+ * for the memory store, and in a SQLite file beside the read models when events live in DynamoDB.
+ */
 const KinesisLive = Layer.unwrapEffect(Effect.gen(function*() {
   const kind = yield* storeKind
   const checkpoints = kind === "memory"

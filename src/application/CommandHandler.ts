@@ -1,7 +1,8 @@
-import { Clock, Context, Data, DateTime, Duration, Effect, Either, Option, Schedule, Schema } from "effect"
+import { Clock, Context, Data, DateTime, Deferred, Duration, Effect, Either, FiberId, Option, Schedule, Schema } from "effect"
 import { fold } from "../domain/Decider.js"
 import { type Aggregate, decodeEvents, encodeEvent, streamId } from "./Aggregate.js"
 import { cacheOf } from "./AggregateCache.js"
+import { exclusive } from "./AggregateLocks.js"
 import { uuidv7 } from "./Ids.js"
 import {
   ConcurrencyConflict, DEFAULT_PAGE_SIZE, EventStore, type EventMetadata, type NewEvent, type RecordedEvent
@@ -112,16 +113,42 @@ export const loadRecent = <C, S, E extends { readonly _tag: string }, R>(aggrega
       if (entry !== undefined && now - entry.confirmedAt <= Duration.toMillis(readStaleness)) {
         return { state: entry.state, version: entry.version }
       }
-      const loaded: Loaded<S> = entry === undefined
-        ? yield* loadAggregate(id)
-        : yield* readStream(stream, entry.version + 1).pipe(
+      const refresh = (entry === undefined
+        ? loadAggregate(id)
+        : readStream(stream, entry.version + 1).pipe(
           Effect.flatMap((tail) => decodeEvents(aggregate, tail)),
           Effect.map((events) => ({ state: fold(aggregate.decider)(events, entry.state), version: entry.version + events.length }))
-        )
-      cache.set(stream, { ...loaded, confirmedAt: now })
-      return loaded
+        )).pipe(Effect.tap((loaded) => Effect.sync(() => cache.set(stream, { ...loaded, confirmedAt: now }))))
+      return yield* singleFlight(store, stream, refresh)
     })
 }
+
+const inFlight = new WeakMap<object, Map<string, Deferred.Deferred<unknown, unknown>>>()
+
+/**
+ * Readers of one aggregate that find its cached state too old at the same moment share one
+ * refresh: a market's view expires for every order at once, and without this each order in flight
+ * would read the market's tail.
+ */
+const singleFlight = <A, E, R>(owner: object, key: string, refresh: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.suspend(() => {
+    let table = inFlight.get(owner)
+    if (table === undefined) {
+      table = new Map()
+      inFlight.set(owner, table)
+    }
+    const running = table.get(key) as Deferred.Deferred<A, E> | undefined
+    if (running !== undefined) return Deferred.await(running)
+    const done = Deferred.unsafeMake<A, E>(FiberId.none)
+    table.set(key, done as Deferred.Deferred<unknown, unknown>)
+    const map = table
+    return refresh.pipe(
+      Effect.exit,
+      Effect.tap((exit) => Effect.sync(() => map.delete(key)).pipe(Effect.zipRight(Deferred.done(done, exit)))),
+      Effect.flatten,
+      Effect.uninterruptible
+    )
+  })
 
 /** A refusal was decided on a cached state: decide again on the store's. */
 class StaleCache extends Data.TaggedError("StaleCache") {}
@@ -226,9 +253,14 @@ export const handler = <C extends { readonly _tag: string }, S, E extends { read
     Effect.gen(function*() {
       const config = yield* CommandHandlerConfig
       const retry = Schedule.exponential(config.retryBase).pipe(Schedule.jittered, Schedule.intersect(Schedule.recurs(config.maxRetries)))
-      const result: CommandResult<E> = yield* attempt(id, command, context, options).pipe(
+      const handled = attempt(id, command, context, options).pipe(
         Effect.retry({ schedule: retry, while: (e) => e instanceof ConcurrencyConflict })
       )
+      // with the cache on, one command per aggregate at a time in this process (AggregateLocks);
+      // with it off (cacheCapacity 0) every command acts as if from a process of its own
+      const result: CommandResult<E> = config.cacheCapacity > 0
+        ? yield* exclusive(yield* EventStore, streamId(aggregate, id))(handled)
+        : yield* handled
       return result
     })
 }

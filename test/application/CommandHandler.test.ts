@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
-import { BigDecimal, DateTime, Duration, Effect, Exit, Layer, Option, TestClock } from "effect"
+import { BigDecimal, DateTime, Duration, Effect, Exit, Fiber, Layer, Option, TestClock } from "effect"
 import { Accounts } from "../../src/application/Aggregate.js"
+import * as AggregateLocks from "../../src/application/AggregateLocks.js"
 import { CommandHandlerConfig } from "../../src/application/CommandHandler.js"
 import { EventStore } from "../../src/application/ports/EventStore.js"
 import { SnapshotStore } from "../../src/application/ports/SnapshotStore.js"
@@ -225,4 +226,78 @@ describe("aggregate cache", () => {
       yield* Markets.updatePrice(ACME, decimal("102"), yield* DateTime.now)
       expect(yield* priceSeen).toBe("102")
     }).pipe(Effect.provide(MemoryStores)))
+})
+
+/** Fails every append with a conflict it counts; the command path must then never append twice at once. */
+const appendCounter = (counts: { appends: number; concurrent: number; most: number }) =>
+  Layer.effect(EventStore, Effect.map(EventStore, (store) => EventStore.of({
+    ...store,
+    appendEvents: (id, expected, events) =>
+      Effect.acquireUseRelease(
+        Effect.sync(() => {
+          counts.appends += 1
+          counts.concurrent += 1
+          counts.most = Math.max(counts.most, counts.concurrent)
+        }),
+        () => Effect.zipRight(Effect.sleep("1 millis"), store.appendEvents(id, expected, events)),
+        () => Effect.sync(() => { counts.concurrent -= 1 })
+      )
+  })))
+
+describe("one writer per aggregate in a process", () => {
+  it.live("concurrent commands on one account run one after another: none conflicts, even with no retries", () => {
+    const counts = { appends: 0, concurrent: 0, most: 0 }
+    return Effect.gen(function*() {
+      const accountId = yield* openAccountWith("0.00")
+      counts.appends = 0
+      const results = yield* Effect.forEach(Array.from({ length: 20 }, (_, i) => i + 1), (i) =>
+        TradingAccounts.depositFunds(accountId, decimal(`${i}.00`)), { concurrency: "unbounded" })
+      expect(results.map((r) => r.version).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 2))
+      expect(counts).toMatchObject({ appends: 20, most: 1 })
+      expect(yield* cashOf(accountId)).toEqual(decimal("210.00"))
+    }).pipe(
+      Effect.provide(appendCounter(counts).pipe(Layer.provideMerge(MemoryStores))),
+      Effect.provideService(CommandHandlerConfig, { ...CommandHandlerConfig.defaultValue(), maxRetries: 0 })
+    )
+  })
+
+  it.live("different accounts are not held up by each other", () => {
+    const counts = { appends: 0, concurrent: 0, most: 0 }
+    return Effect.gen(function*() {
+      const accounts = yield* Effect.forEach([1, 2, 3, 4], () => openAccountWith("0.00"))
+      counts.most = 0
+      yield* Effect.forEach(accounts, (id) => TradingAccounts.depositFunds(id, decimal("1")), { concurrency: "unbounded" })
+      expect(counts.most).toBe(4)
+    }).pipe(Effect.provide(appendCounter(counts).pipe(Layer.provideMerge(MemoryStores))))
+  })
+
+  it.live("a command interrupted while it waits its turn leaves the line, and the next one still runs", () =>
+    Effect.gen(function*() {
+      const accountId = yield* openAccountWith("0.00")
+      const slow = yield* Effect.fork(TradingAccounts.depositFunds(accountId, decimal("1")))
+      const waiting = yield* Effect.fork(TradingAccounts.depositFunds(accountId, decimal("2")))
+      yield* Effect.yieldNow()
+      yield* Fiber.interrupt(waiting)
+      yield* Fiber.join(slow)
+      const after = yield* TradingAccounts.depositFunds(accountId, decimal("4")).pipe(Effect.timeout("5 seconds"))
+      expect(after.version).toBe(3)
+      expect(yield* cashOf(accountId)).toEqual(decimal("5.00"))
+      expect(AggregateLocks.held(yield* EventStore)).toBe(0)
+    }).pipe(Effect.provide(appendCounter({ appends: 0, concurrent: 0, most: 0 }).pipe(Layer.provideMerge(MemoryStores)))))
+
+  it.effect("orders that find the market view too old at the same moment share one read of the market", () => {
+    const counts = { getEvents: 0, findByCommand: 0 }
+    return Effect.gen(function*() {
+      yield* TestClock.setTime(Date.parse("2026-03-02T14:00:00Z"))
+      yield* openMarketAt(ACME, "100")
+      expect(yield* priceSeen).toBe("100")
+      yield* TestClock.adjust("1 millis")
+      yield* Markets.updatePrice(ACME, decimal("101"), yield* DateTime.now).pipe(elsewhere)
+      yield* TestClock.adjust(Duration.sum(CommandHandlerConfig.defaultValue().readStaleness, Duration.millis(1)))
+      counts.getEvents = 0
+      const seen = yield* Effect.all(Array.from({ length: 10 }, () => priceSeen), { concurrency: "unbounded" })
+      expect(seen).toEqual(Array.from({ length: 10 }, () => "101"))
+      expect(counts.getEvents).toBe(1)
+    }).pipe(Effect.provide(countingStore(counts).pipe(Layer.provideMerge(racingStore), Layer.provideMerge(MemoryStores))))
+  })
 })
