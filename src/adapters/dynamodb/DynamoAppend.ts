@@ -45,7 +45,7 @@ const check = (records: ReadonlyArray<RecordedEvent>, bucketSize: number) => {
   })
   // two neighbouring chunks hold more than one chunk's bytes, so n events of b bytes fill at most min(n, 2b/CHUNK + 1)
   const runs = (count: number, bytes: number) => Math.min(count, Math.floor((2 * bytes) / Items.CHUNK_BYTES) + 1)
-  const staged = Math.ceil(total / Items.CHUNK_BYTES)
+  const staged = runs(records.length, total)
   const items = runs(records.length, total + 32 * records.length) + Math.ceil(records.length / bucketSize) + // log chunks, cut at bucket edges too
     [...byType.values()].reduce((n, t) => n + runs(t.count, t.bytes), 0) + // type chunks
     Math.ceil(records.length / Items.LINKS_PER_RECORD) + staged + 3 // sequencing records, staged chunks, outbox entry, head, check
@@ -66,8 +66,8 @@ const check = (records: ReadonlyArray<RecordedEvent>, bucketSize: number) => {
  * append (so an expected version ahead of the stream, or inside an append, is refused), and the
  * outbox entry. A larger append (past INLINE_EVENTS, and so past one transaction's 100 items too)
  * is split safely: its transaction holds only its first event item, and the rest are packed into
- * chunks, all but the first staged beforehand under a key of the append's own (invisible to
- * everyone), the first in the outbox entry; `AppendEnd` on the first item claims all the append's
+ * chunks staged beforehand under a key of the append's own (invisible to everyone, and pointed at
+ * by the outbox entry once it commits); `AppendEnd` on the first item claims all the append's
  * versions, and the sequencer writes the remaining event items from the chunks before giving them
  * positions. So the append lands whole or not at all. It is durable once that transaction commits;
  * it then waits for the sequencer to give it positions and chain links.
@@ -89,9 +89,9 @@ export const make = (names: TableNames, sequencer: Sequencer, options: AppendOpt
       }).pipe(Effect.map(({ Items: found }) => found?.[0] === undefined ? 0 : Items.num(found[0], "AppendEnd")))
 
     const dropStaged = (appendId: string, chunks: number) =>
-      chunks <= 1 ? Effect.void : dynamo.batchWriteItem({
+      chunks === 0 ? Effect.void : dynamo.batchWriteItem({
         RequestItems: {
-          [names.log]: Array.from({ length: chunks - 1 }, (_, i) => ({ DeleteRequest: { Key: Items.stageKey(appendId, i + 1) } }))
+          [names.log]: Array.from({ length: chunks }, (_, i) => ({ DeleteRequest: { Key: Items.stageKey(appendId, i) } }))
         }
       }).pipe(Effect.ignore)
 
@@ -119,8 +119,9 @@ export const make = (names: TableNames, sequencer: Sequencer, options: AppendOpt
         const outbox = Items.outboxKey(Items.shardOf(aggregateId, options.outboxShards), aggregateId, expectedVersion + 1)
         const createdAt = Date.now()
         const expiresAt = Math.floor(createdAt / 1000) + STAGED_FOR
-        yield* Effect.forEach(chunks.slice(1), (chunk, i) =>
-          dynamo.putItem({ TableName: names.log, Item: { ...Items.stageKey(appendId, i + 1), Events: Items.B(chunk), [EXPIRES_AT]: Items.N(expiresAt) } }),
+        // plain puts: big items make a transaction slow, and these need no atomicity (nothing points at them yet)
+        yield* Effect.forEach(chunks, (chunk, i) =>
+          dynamo.putItem({ TableName: names.log, Item: { ...Items.stageKey(appendId, i), Events: Items.B(chunk), [EXPIRES_AT]: Items.N(expiresAt) } }),
           { concurrency: 4, discard: true }).pipe(Effect.mapError(unavailable("append failed; nothing was committed")))
         const items: Array<TransactWriteItem> = [
           ...records.slice(0, inline).map((e): TransactWriteItem => ({
@@ -146,7 +147,6 @@ export const make = (names: TableNames, sequencer: Sequencer, options: AppendOpt
                 Inline: Items.N(inline),
                 AppendId: Items.S(appendId),
                 Chunks: Items.N(chunks.length),
-                ...(chunks[0] === undefined ? {} : { Events: Items.B(chunks[0]) }),
                 CreatedAt: Items.N(createdAt)
               },
               ConditionExpression: "attribute_not_exists(PK)"

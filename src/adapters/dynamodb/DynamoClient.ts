@@ -6,7 +6,7 @@ import {
   type TransactWriteItemsCommandInput, UpdateTimeToLiveCommand, type UpdateTimeToLiveCommandInput
 } from "@aws-sdk/client-dynamodb"
 import { NodeHttpHandler } from "@smithy/node-http-handler"
-import { Config, Context, Data, Effect, Layer, Option } from "effect"
+import { Config, Context, Data, Duration, Effect, Layer, Option } from "effect"
 import { Agent } from "node:http"
 import { Agent as HttpsAgent } from "node:https"
 
@@ -77,25 +77,42 @@ export interface DynamoSettings {
   readonly maxAttempts?: number
 }
 
+/**
+ * How long one attempt of a call may take before it is abandoned (its request aborted) and sent
+ * again, at most twice. Every call the adapter makes may be repeated: reads, idempotent puts,
+ * transactions that carry a client token or conditions that make a second landing fail. (DynamoDB
+ * Local, under load, sometimes leaves a request unanswered for good.)
+ */
+const READ_ATTEMPT = Duration.seconds(5)
+const WRITE_ATTEMPT = Duration.seconds(15)
+
 /** Wraps a configured SDK client. */
 export const fromClient = (sdk: DynamoDBClient): DynamoApi => {
-  const call = <A>(operation: string, send: (abortSignal: AbortSignal) => Promise<A>) =>
-    Effect.tryPromise({ try: send, catch: toDynamoError(operation) })
+  const call = <A>(operation: string, attempt: Duration.Duration, send: (abortSignal: AbortSignal) => Promise<A>) =>
+    Effect.tryPromise({ try: send, catch: toDynamoError(operation) }).pipe(
+      Effect.timeoutFail({
+        duration: attempt,
+        onTimeout: () => new DynamoError({ operation, code: "Timeout", message: `${operation}: no answer in ${Duration.format(attempt)}` })
+      }),
+      Effect.retry({ times: 2, while: (e) => e.code === "Timeout" })
+    )
+  const read = <A>(operation: string, send: (abortSignal: AbortSignal) => Promise<A>) => call(operation, READ_ATTEMPT, send)
+  const write = <A>(operation: string, send: (abortSignal: AbortSignal) => Promise<A>) => call(operation, WRITE_ATTEMPT, send)
   return {
     sdk,
-    getItem: (input) => call("GetItem", (abortSignal) => sdk.send(new GetItemCommand(input), { abortSignal })),
-    putItem: (input) => Effect.asVoid(call("PutItem", (abortSignal) => sdk.send(new PutItemCommand(input), { abortSignal }))),
-    query: (input) => call("Query", (abortSignal) => sdk.send(new QueryCommand(input), { abortSignal })),
+    getItem: (input) => read("GetItem", (abortSignal) => sdk.send(new GetItemCommand(input), { abortSignal })),
+    putItem: (input) => Effect.asVoid(write("PutItem", (abortSignal) => sdk.send(new PutItemCommand(input), { abortSignal }))),
+    query: (input) => read("Query", (abortSignal) => sdk.send(new QueryCommand(input), { abortSignal })),
     transactWriteItems: (input) =>
-      Effect.asVoid(call("TransactWriteItems", (abortSignal) => sdk.send(new TransactWriteItemsCommand(input), { abortSignal }))),
-    batchWriteItem: (input) => call("BatchWriteItem", (abortSignal) => sdk.send(new BatchWriteItemCommand(input), { abortSignal })),
-    createTable: (input) => Effect.asVoid(call("CreateTable", (abortSignal) => sdk.send(new CreateTableCommand(input), { abortSignal }))),
+      Effect.asVoid(write("TransactWriteItems", (abortSignal) => sdk.send(new TransactWriteItemsCommand(input), { abortSignal }))),
+    batchWriteItem: (input) => write("BatchWriteItem", (abortSignal) => sdk.send(new BatchWriteItemCommand(input), { abortSignal })),
+    createTable: (input) => Effect.asVoid(write("CreateTable", (abortSignal) => sdk.send(new CreateTableCommand(input), { abortSignal }))),
     describeTable: (tableName) =>
-      call("DescribeTable", (abortSignal) => sdk.send(new DescribeTableCommand({ TableName: tableName }), { abortSignal })),
+      read("DescribeTable", (abortSignal) => sdk.send(new DescribeTableCommand({ TableName: tableName }), { abortSignal })),
     deleteTable: (tableName) =>
-      Effect.asVoid(call("DeleteTable", (abortSignal) => sdk.send(new DeleteTableCommand({ TableName: tableName }), { abortSignal }))),
+      Effect.asVoid(write("DeleteTable", (abortSignal) => sdk.send(new DeleteTableCommand({ TableName: tableName }), { abortSignal }))),
     updateTimeToLive: (input) =>
-      Effect.asVoid(call("UpdateTimeToLive", (abortSignal) => sdk.send(new UpdateTimeToLiveCommand(input), { abortSignal })))
+      Effect.asVoid(write("UpdateTimeToLive", (abortSignal) => sdk.send(new UpdateTimeToLiveCommand(input), { abortSignal })))
   }
 }
 
@@ -111,9 +128,7 @@ export const make = (settings: DynamoSettings) =>
         requestHandler: new NodeHttpHandler({
           httpAgent: new Agent({ keepAlive: true, maxSockets: 64 }),
           httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 64 }),
-          // a request that hangs would stall the sequencer; the SDK retries it (appends carry an idempotency token)
-          connectionTimeout: 5_000,
-          requestTimeout: 20_000
+          connectionTimeout: 5_000
         }),
         ...(settings.endpoint === undefined ? {} : { endpoint: settings.endpoint }),
         ...(settings.maxAttempts === undefined ? {} : { maxAttempts: settings.maxAttempts }),

@@ -43,7 +43,7 @@ export const headKey = key("head", "head")
 export const outboxKey = (shard: number, aggregateId: string, firstVersion: number) =>
   key(`outbox#${shard}`, `${aggregateId}#${pad(firstVersion)}`)
 export const outboxPartition = (shard: number) => `outbox#${shard}`
-/** The chunks of a large append after its first, written before the append commits. */
+/** The chunks of a large append's events past its first, written before the append commits. */
 export const stageKey = (appendId: string, chunk: number) => key(`stage#${appendId}`, pad(chunk))
 /** Where some of an aggregate's versions landed in the log: keyed by the last version it covers. */
 export const sequencedKey = (aggregateId: string, lastVersion: number) => key(`seq#${aggregateId}`, pad(lastVersion))

@@ -6,16 +6,13 @@ export interface OutboxEntry {
   readonly aggregateId: string
   readonly firstVersion: number
   readonly count: number
-  /** How many of its events the committing transaction wrote as items; the rest are written here. */
+  /** How many of its events the committing transaction wrote as items; the sequencer writes the rest. */
   readonly inline: number
   readonly appendId: string
-  /** Chunks of the events not written inline: the first in the outbox entry, the others staged. */
+  /** Staged chunks of the events not written inline (the sequencer writes those). */
   readonly chunks: number
   readonly createdAt: number
 }
-
-/** The outbox entry's attributes but its packed events (every name goes through a placeholder: some are reserved words). */
-export const OUTBOX_FIELDS = ["PK", "SK", "AggregateId", "FirstVersion", "Count", "Inline", "AppendId", "Chunks", "CreatedAt"]
 
 export const fromOutbox = (item: Items.Item): OutboxEntry => ({
   key: { PK: item.PK!, SK: item.SK! },

@@ -1,9 +1,10 @@
 import { Deferred, Duration, Effect, Option, Queue, Random, Ref, Stream, SubscriptionRef } from "effect"
+import { randomUUID } from "node:crypto"
 import { GENESIS, link } from "../../application/HashChain.js"
 import type { ChainLink, RecordedEvent } from "../../application/ports/EventStore.js"
 import { DynamoDb, DynamoError, queryItems } from "./DynamoClient.js"
 import * as Items from "./Items.js"
-import { fromOutbox, order, OUTBOX_FIELDS, type OutboxEntry } from "./Outbox.js"
+import { fromOutbox, order, type OutboxEntry } from "./Outbox.js"
 import * as Packed from "./Packed.js"
 import * as SequencingBatch from "./SequencingBatch.js"
 import type { TableNames } from "./Tables.js"
@@ -54,7 +55,7 @@ export const make = (names: TableNames, options: SequencerOptions) =>
         Item === undefined ? { position: 0, hash: GENESIS } : { position: Items.num(Item, "Position"), hash: Items.str(Item, "Hash") })
     )
 
-    /** The outbox without its packed events: those of this process's appends are in memory. */
+    /** Every committed, unsequenced append (entries are small: their events are in event items and staged chunks). */
     const readOutbox = Effect.forEach(
       Array.from({ length: options.outboxShards }, (_, shard) => shard),
       (shard) =>
@@ -62,8 +63,6 @@ export const make = (names: TableNames, options: SequencerOptions) =>
           TableName: names.log,
           ConsistentRead: true,
           KeyConditionExpression: "PK = :pk",
-          ProjectionExpression: OUTBOX_FIELDS.map((_, i) => `#f${i}`).join(", "),
-          ExpressionAttributeNames: Object.fromEntries(OUTBOX_FIELDS.map((name, i) => [`#f${i}`, name])),
           ExpressionAttributeValues: { ":pk": Items.S(Items.outboxPartition(shard)) }
         }),
       { concurrency: "unbounded" }
@@ -72,7 +71,7 @@ export const make = (names: TableNames, options: SequencerOptions) =>
     const chunk = (entry: OutboxEntry, index: number) =>
       dynamo.getItem({
         TableName: names.log,
-        Key: index === 0 ? entry.key : Items.stageKey(entry.appendId, index),
+        Key: Items.stageKey(entry.appendId, index),
         ConsistentRead: true,
         ProjectionExpression: "#e",
         ExpressionAttributeNames: { "#e": "Events" }
@@ -190,7 +189,10 @@ export const make = (names: TableNames, options: SequencerOptions) =>
         seen.add(entry.aggregateId)
         chosen.push({ entry, recorded, checksPrevious })
       }
-      const outcome = yield* dynamo.transactWriteItems({ TransactItems: SequencingBatch.transaction(names, bucketOf, from, chosen) }).pipe(
+      const outcome = yield* dynamo.transactWriteItems({
+        TransactItems: SequencingBatch.transaction(names, bucketOf, from, chosen),
+        ClientRequestToken: randomUUID() // a resend after a lost answer is then answered as the first was
+      }).pipe(
         Effect.as<PassOutcome>("progress"),
         Effect.catchIf((e) => e.conditionFailed || e.contended, () => Effect.succeed<PassOutcome>("contended"))
       )

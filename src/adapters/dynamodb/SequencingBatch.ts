@@ -42,7 +42,7 @@ export class Budget {
       this.bytes += 2 * size + 32
     }
     const records = Math.ceil(entry.count / Items.LINKS_PER_RECORD)
-    const other = records + 1 + Math.max(0, entry.chunks - 1) + (checksPrevious ? 1 : 0)
+    const other = records + 1 + entry.chunks + (checksPrevious ? 1 : 0)
     this.items += other
     this.bytes += 300 * other
   }
@@ -106,7 +106,7 @@ export const transaction = (
       })
     }
     items.push({ Delete: { TableName: names.log, Key: entry.key, ConditionExpression: "attribute_exists(PK)" } })
-    for (let chunk = 1; chunk < entry.chunks; chunk++) {
+    for (let chunk = 0; chunk < entry.chunks; chunk++) {
       items.push({ Delete: { TableName: names.log, Key: Items.stageKey(entry.appendId, chunk) } })
     }
   }

@@ -76,16 +76,22 @@ describe.runIf(runDynamoSuite("DynamoEventStore"))("DynamoDB", () => {
     it.live("lands an append of 250 events whole: its first event item commits with it, the rest come from its chunks", () =>
       Effect.gen(function*() {
         const prefix = yield* freshTables(local.endpoint)
-        const store = yield* storeOf(storeLayer(local.endpoint, prefix))
+        let staged = 0
+        const counting = (api: DynamoApi): DynamoApi => ({
+          ...api,
+          putItem: (input) => Effect.zipRight(Effect.sync(() => input.Item?.PK?.S?.startsWith("stage#") && staged++), api.putItem(input))
+        })
+        const store = yield* storeOf(storeLayer(local.endpoint, prefix, {}, counting))
         const first = yield* store.appendEvents("big-1", 0, events(3))
         const command = randomUUID()
-        // 2 KB each: the 249 events after the first take three chunks, two of them staged beforehand
+        // 2 KB each: the 249 events after the first take three chunks, staged beforehand
         const batch = events(250, { type: "Bulk", commandId: command, bytes: 2000 })
         const result = yield* store.appendEvents("big-1", 3, batch)
         expect(result.nextVersion).toBe(253)
         expect(result.events.map((e) => e.version)).toEqual(oneTo(253).slice(3))
         expect(result.events.map((e) => e.position)).toEqual(oneTo(253).slice(3))
         expect(ids(result.events)).toEqual(ids(batch))
+        expect(staged).toBe(3)
         const all = [...first.events, ...result.events]
         expect(yield* store.getEvents("big-1", { limit: 1000 })).toEqual(all)
         expect(yield* wholeLog.pipe(Effect.provideService(EventStore, store))).toEqual(all)
