@@ -84,6 +84,9 @@ const fromRow = (row: EventRow): RecordedEvent => ({
   hash: hex(row.hash)
 })
 
+/** Committed events kept in memory for this process's subscribers. */
+const RECENT_KEPT = 20_000
+
 const unavailable = (reason: string) => (cause: SqlError.SqlError) => new EventStoreUnavailable({ reason, cause })
 
 /**
@@ -118,6 +121,29 @@ export const make = (dialect: SqlDialect, options: SqlEventStoreOptions = defaul
         return Either.right({ nextVersion: actual + recorded.length, events: recorded })
       })
       return { outcomes, rows, head: { position, hash: previous } }
+    }
+
+    /**
+     * The events this store committed last, by position (insertion order is position order: this
+     * store's commits are serialized), so that subscribers in this process (projections, the
+     * order filler, the relay) get them without reading them back. Events other processes wrote
+     * are not here; a subscriber reaching one of their positions reads the table.
+     */
+    const recent = new Map<number, RecordedEvent>()
+    const remember = (rows: ReadonlyArray<RecordedEvent>) => {
+      // the fields a read gives back, and no others
+      for (const r of rows) {
+        const { userId, correlationId, causationId, commandId } = r.metadata
+        recent.set(r.position, {
+          position: r.position, aggregateId: r.aggregateId, version: r.version, eventId: r.eventId, type: r.type,
+          schemaVersion: r.schemaVersion, timestamp: r.timestamp, data: r.data, metadata: { userId, correlationId, causationId, commandId },
+          hash: r.hash
+        })
+      }
+      for (const oldest of recent.keys()) {
+        if (recent.size <= RECENT_KEPT) break
+        recent.delete(oldest)
+      }
     }
 
     /** The chain head as this store last committed it: the fast path assumes nobody moved it since. */
@@ -164,7 +190,10 @@ export const make = (dialect: SqlDialect, options: SqlEventStoreOptions = defaul
         const fast = optimistic ? yield* commitOptimistic(dialect.insertIfUnchanged!, expected, batch) : Option.none()
         return Option.isSome(fast) ? fast.value : yield* commitLocked(batch)
       }).pipe(
-        Effect.tap(({ head }) => Effect.sync(() => { lastHead = head })),
+        Effect.tap(({ head, rows }) => Effect.sync(() => {
+          lastHead = head
+          remember(rows)
+        })),
         Effect.tapError(() => Effect.sync(() => { lastHead = undefined })),
         Effect.tap(({ head }) => SubscriptionRef.update(committed, (p) => Math.max(p, head.position))),
         Effect.map(({ outcomes }) => outcomes),
@@ -178,6 +207,19 @@ export const make = (dialect: SqlDialect, options: SqlEventStoreOptions = defaul
         Effect.map((rows) => rows.map(fromRow)),
         Effect.mapError(unavailable("readAll failed"))
       )
+
+    /** readAll for subscribers: the run of consecutive positions this store remembers, else the table. */
+    const readAllForSubscribers = (fromPosition: number, limit: number) => {
+      const first = recent.get(fromPosition)
+      if (first === undefined) return readAll(fromPosition, limit)
+      const page = [first]
+      for (let position = fromPosition + 1; page.length < limit; position++) {
+        const next = recent.get(position)
+        if (next === undefined) break
+        page.push(next)
+      }
+      return Effect.succeed(page)
+    }
 
     const wakeups = Stream.merge(committed.changes, Stream.fromSchedule(Schedule.spaced(options.pollInterval)))
 
@@ -239,6 +281,6 @@ export const make = (dialect: SqlDialect, options: SqlEventStoreOptions = defaul
         Effect.map(([row]): ChainLink => row === undefined ? { position: 0, hash: GENESIS } : { position: Number(row.purged_through), hash: hex(row.hash) }),
         Effect.mapError(unavailable("chainStart failed"))
       ),
-      subscribe: (fromPosition) => catchUp(readAll, wakeups, fromPosition)
+      subscribe: (fromPosition) => catchUp(readAllForSubscribers, wakeups, fromPosition)
     })
   })
