@@ -2,6 +2,7 @@ import type avro from "avsc"
 import { Schema, SchemaAST as AST } from "effect"
 import { isDeepStrictEqual } from "node:util"
 import { type AvroRecord, avscType, deriveAvro, encodedTag, type RecordDocs } from "./AvroSchema.js"
+import { trustedDecoder } from "./TrustedDecode.js"
 
 /** Frozen Avro schemas of past versions, by event type and schema version. */
 export type EventHistory<Tag extends string = string> = { readonly [T in Tag]: Readonly<Record<number, AvroRecord>> }
@@ -22,7 +23,10 @@ export interface EventCodec<E extends { readonly _tag: string }> {
   /** The `description` annotations of each event type's records, for the catalog. */
   readonly docs: Readonly<Record<E["_tag"], Readonly<Record<string, RecordDocs>>>>
   readonly encode: (event: E) => EncodedEvent
-  /** Reads an event written at any known version; throws (a defect) on an unknown type or version. */
+  /**
+   * Reads an event written at any known version; throws (a defect) on an unknown type or version.
+   * Applies the Schema's transformations but not its validating checks (TrustedDecode).
+   */
   readonly decode: (type: string, schemaVersion: number, data: Uint8Array) => E
 }
 
@@ -112,7 +116,7 @@ export const makeEventCodec = <E extends { readonly _tag: string }, I>(
     }
     entries.set(tag, {
       version, type, toAvro: derived.toAvro, fromAvro: derived.fromAvro,
-      encode: Schema.encodeSync(member), decode: Schema.decodeUnknownSync(member), readers
+      encode: Schema.encodeSync(member), decode: trustedDecoder(member), readers
     })
     avroSchemas[tag] = derived.avro
     docs[tag] = derived.docs

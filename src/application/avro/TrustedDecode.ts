@@ -1,0 +1,159 @@
+import { Either, ParseResult, Schema, SchemaAST as AST } from "effect"
+
+type Decode = (encoded: unknown) => unknown
+
+const identity: Decode = (u) => u
+
+/**
+ * A decoder from the encoded side of `schema` to its Type side for values this codec wrote itself:
+ * stored events, whose bytes the hash chain vouches for. It applies every transformation (decimals
+ * from text, instants, Options, classes), as `Schema.decodeUnknownSync` does, but skips the checks
+ * that only validate (refinements such as an id's length, the Type-side declarations), which the
+ * events passed when they were made. About three times faster on a fill. Any node it does not
+ * know is decoded by Schema itself, so the result is always the same value Schema would give.
+ */
+export const trustedDecoder = <A, I>(schema: Schema.Schema<A, I>): (encoded: I) => A => compile(schema.ast) as (encoded: I) => A
+
+const bySchema = (ast: AST.AST): Decode => {
+  const decode = ParseResult.decodeUnknownSync(Schema.make(ast))
+  return (u) => decode(u)
+}
+
+const compile = (ast: AST.AST): Decode => {
+  switch (ast._tag) {
+    case "StringKeyword":
+    case "NumberKeyword":
+    case "BooleanKeyword":
+    case "Literal":
+    case "TemplateLiteral":
+    case "Enums":
+      return identity
+    case "Refinement":
+      // a check the event passed when it was made
+      return compile(ast.from)
+    case "Union":
+      return union(ast)
+    case "TypeLiteral":
+      return typeLiteral(ast)
+    case "Transformation":
+      return transformation(ast)
+    default:
+      return bySchema(ast)
+  }
+}
+
+/** Literals and keywords pass as they are; tagged structs go to the member of their `_tag`; anything else to Schema. */
+const union = (ast: AST.Union): Decode => {
+  if (ast.types.every((t) => AST.isLiteral(t) || t._tag === "StringKeyword" || t._tag === "NumberKeyword" || t._tag === "BooleanKeyword")) {
+    return identity
+  }
+  const byTag = new Map<unknown, Decode>()
+  let nullable = false
+  for (const member of ast.types) {
+    if (AST.isLiteral(member) && member.literal === null) {
+      nullable = true
+      continue
+    }
+    const tag = encodedTagOf(member)
+    if (tag === undefined || byTag.has(tag)) return bySchema(ast)
+    byTag.set(tag, compile(member))
+  }
+  const fallback = bySchema(ast)
+  return (u) => {
+    if (u === null && nullable) return null
+    const decode = typeof u === "object" && u !== null ? byTag.get((u as { readonly _tag?: unknown })._tag) : undefined
+    return decode === undefined ? fallback(u) : decode(u)
+  }
+}
+
+/** The literal `_tag` of a member's encoded side, when it is a struct or class with one. */
+const encodedTagOf = (ast: AST.AST): unknown => {
+  let node = ast
+  while (node._tag === "Transformation" || node._tag === "Refinement") node = node.from
+  if (node._tag !== "TypeLiteral") return undefined
+  const tag = node.propertySignatures.find((ps) => ps.name === "_tag")
+  return tag !== undefined && AST.isLiteral(tag.type) ? tag.type.literal : undefined
+}
+
+const typeLiteral = (ast: AST.TypeLiteral): Decode => {
+  if (ast.indexSignatures.length > 0) return bySchema(ast)
+  const fields = ast.propertySignatures.map((ps) => ({ name: ps.name, optional: ps.isOptional, decode: compile(ps.type) }))
+  return (u) => {
+    const input = u as Record<PropertyKey, unknown>
+    const out: Record<PropertyKey, unknown> = {}
+    for (const f of fields) {
+      const value = input[f.name]
+      if (value === undefined && f.optional && !(f.name in input)) continue
+      out[f.name] = f.decode(value)
+    }
+    return out
+  }
+}
+
+const OPTIONS: AST.ParseOptions = {}
+
+/**
+ * A transformation whose decode step is a plain function of the decoded `from` side (decimals,
+ * instants, Options, class constructors) runs here; the Type side it lands on is not validated
+ * again. Struct-to-struct transformations (renamed keys) and effectful ones go to Schema.
+ */
+const transformation = (ast: AST.Transformation): Decode => {
+  if (ast.transformation._tag !== "FinalTransformation") return bySchema(ast)
+  const from = compile(ast.from)
+  const step = ast.transformation.decode
+  const fallback = bySchema(ast)
+  const construct = ast.to._tag === "Declaration" ? classBuilder() : undefined
+  return (u) => {
+    const props = from(u)
+    const built = construct?.fast(props)
+    if (built !== undefined) return built
+    const result = step(props, OPTIONS, ast, u)
+    if (!(Either.isEither(result) && Either.isRight(result))) return fallback(u)
+    construct?.learn(props, result.right)
+    return result.right
+  }
+}
+
+/**
+ * Schema classes: the constructor (`new C(props, true)`) copies, drops and re-adds `_tag`, merges
+ * defaults and assigns, about 3 µs a fill. Once one instance has been made by the constructor, the
+ * next ones with exactly the same keys are built the way it builds them: the same prototype, the
+ * same own keys in the same order (`_tag` with its one value), plain assignment. Errors (which
+ * carry a stack) and anything with other own keys keep going through the constructor.
+ */
+const classBuilder = () => {
+  let shape: { readonly prototype: object; readonly keys: ReadonlyArray<string>; readonly tag: unknown } | null | undefined
+  return {
+    learn: (props: unknown, instance: unknown) => {
+      if (shape !== undefined) return
+      shape = null
+      if (typeof props !== "object" || props === null) return
+      if (typeof instance !== "object" || instance === null || instance instanceof Error) return
+      const keys = Reflect.ownKeys(instance)
+      if (keys.some((k) => typeof k !== "string")) return
+      const input = props as Record<string, unknown>
+      const own = instance as Record<string, unknown>
+      if (!keys.every((k) => k === "_tag" || Object.is(own[k as string], input[k as string]))) return
+      if (Object.keys(input).some((k) => k !== "_tag" && !keys.includes(k))) return
+      shape = { prototype: Object.getPrototypeOf(instance) as object, keys: keys as Array<string>, tag: own._tag }
+    },
+    fast: (props: unknown): unknown => {
+      if (shape === undefined || shape === null || typeof props !== "object" || props === null) return undefined
+      const input = props as Record<string, unknown>
+      let count = 0
+      for (const k in input) if (k !== "_tag") count++
+      const expected = shape.tag === undefined ? shape.keys.length : shape.keys.length - 1
+      if (count !== expected) return undefined
+      const out = Object.create(shape.prototype) as Record<string, unknown>
+      for (const k of shape.keys) {
+        if (k === "_tag") {
+          out._tag = shape.tag
+          continue
+        }
+        if (!(k in input)) return undefined
+        out[k] = input[k]
+      }
+      return out
+    }
+  }
+}
