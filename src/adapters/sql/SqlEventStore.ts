@@ -221,9 +221,17 @@ export const make = (dialect: SqlDialect, options: SqlEventStoreOptions = defaul
       return Effect.succeed(page)
     }
 
+    /** After a retention purge in this process: purged events are not served from memory either. */
+    const forgetThrough = (position: number) => {
+      for (const kept of recent.keys()) {
+        if (kept > position) break
+        recent.delete(kept)
+      }
+    }
+
     const wakeups = Stream.merge(committed.changes, Stream.fromSchedule(Schedule.spaced(options.pollInterval)))
 
-    return EventStore.of({
+    const store = EventStore.of({
       appendEvents: (aggregateId, expectedVersion, events) =>
         events.length === 0
           ? sql<{ version: number | string | null }>`SELECT MAX(version) AS version FROM events WHERE aggregate_id = ${aggregateId}`.pipe(
@@ -283,4 +291,15 @@ export const make = (dialect: SqlDialect, options: SqlEventStoreOptions = defaul
       ),
       subscribe: (fromPosition) => catchUp(readAllForSubscribers, wakeups, fromPosition)
     })
+    forgetters.set(store, forgetThrough)
+    return store
   })
+
+const forgetters = new WeakMap<object, (position: number) => void>()
+
+/**
+ * Tells a store made here that the log was purged through `position` (SqlStores wraps Retention
+ * with it), so its subscribers no longer get those events from memory. A purge by another process
+ * is not seen: its events stay in this process's memory until newer commits push them out.
+ */
+export const forgetThrough = (store: object, position: number): void => forgetters.get(store)?.(position)

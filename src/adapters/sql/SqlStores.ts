@@ -29,10 +29,17 @@ export const make = (
   Effect.gen(function*() {
     yield* engine.migrate
     const { timestamp } = engine.dialect
-    return Context.make(EventStore, yield* SqlEventStore.make(engine.dialect, options)).pipe(
+    const store = yield* SqlEventStore.make(engine.dialect, options)
+    const retention = yield* engine.retention
+    return Context.make(EventStore, store).pipe(
       Context.add(SnapshotStore, yield* SqlSnapshotStore.make(timestamp)),
       Context.add(CheckpointStore, yield* SqlCheckpointStore.make(timestamp)),
-      Context.add(Retention, yield* engine.retention),
+      // a purge also drops the purged events the store keeps in memory for its subscribers
+      Context.add(Retention, Retention.of({
+        ...retention,
+        purgeThrough: (position, reason) =>
+          Effect.tap(retention.purgeThrough(position, reason), () => Effect.sync(() => SqlEventStore.forgetThrough(store, position)))
+      })),
       Context.merge(yield* SqlReadModel.make(engine.readModel))
     )
   })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Context, DateTime, Effect, Exit, type Layer, Option } from "effect"
+import { Chunk, Context, DateTime, Effect, Exit, type Layer, Option, Stream } from "effect"
 import * as Ed25519Signer from "../../../src/adapters/crypto/Ed25519Signer.js"
 import { Accounts } from "../../../src/application/Aggregate.js"
 import { signCheckpoint, verifyChain } from "../../../src/application/ChainVerification.js"
@@ -146,6 +146,9 @@ export const chainSuite = (name: string, makeLayer: () => Layer.Layer<Stores, un
         expect(removed).toBe(3)
         const store = yield* EventStore
         expect((yield* store.readAll()).map((e) => e.position)).toEqual(log.slice(3).map((e) => e.position))
+        // a subscriber from the start, in the process that wrote and purged, gets what the table still holds
+        const subscribed = yield* store.subscribe(1).pipe(Stream.take(log.length - 3), Stream.runCollect, Effect.timeout("10 seconds"))
+        expect(Chunk.toReadonlyArray(subscribed).map((e) => e.position)).toEqual(log.slice(3).map((e) => e.position))
         expect(yield* store.chainStart).toEqual({ position: 3, hash: log[2]!.hash })
         expect(yield* (yield* Tamper).retentionLog).toEqual([{ purged_through: 3, reason: "7-year retention: test", events_removed: 3 }])
         expect(yield* verifyChain()).toMatchObject({ _tag: "Intact", from: { position: 3 }, events: log.length - 3 })
