@@ -194,20 +194,20 @@ export const replay = (options: { readonly pageSize: number; readonly fold: Repl
     const { initial, evolve } = evolvers[options.fold]
     const limit = options.limit ?? Number.POSITIVE_INFINITY
     const fetch = (from: number) => Effect.fork(store.readAll({ fromPosition: from, limit: Math.min(options.pageSize, limit) }))
-    let waitNanos = 0n
+    let waitMillis = 0
     let decodeMillis = 0
     let foldMillis = 0
     let events = 0
     const start = now()
     let next = yield* fetch(1)
     for (;;) {
-      const t0 = now()
+      const t0 = performance.now()
       const page: ReadonlyArray<RecordedEvent> = yield* Fiber.join(next)
-      const t1 = now()
+      let clock = performance.now()
+      waitMillis += clock - t0
       const last = page[page.length - 1]
       const more = last !== undefined && page.length === options.pageSize && events + page.length < limit
       if (more) next = yield* fetch(last.position + 1)
-      let clock = performance.now()
       for (const e of page) {
         const event = Accounts.codec.decode(e.type, e.schemaVersion, e.data)
         const decoded = performance.now()
@@ -217,16 +217,14 @@ export const replay = (options: { readonly pageSize: number; readonly fold: Repl
         foldMillis += folded - decoded
         clock = folded
       }
-      waitNanos += t1 - t0
       events += page.length
       if (!more) break
     }
     const seconds = secondsSince(start)
-    const perEvent = (nanos: bigint) => Number(nanos) / 1e3 / Math.max(1, events)
-    const perEventMillis = (millis: number) => millis * 1e3 / Math.max(1, events)
+    const perEvent = (millis: number) => millis * 1e3 / Math.max(1, events)
     return {
       events, seconds, accounts: states.size, fold: options.fold,
       eventsPerMinute: events / seconds * 60,
-      readWaitMicros: perEvent(waitNanos), decodeMicros: perEventMillis(decodeMillis), foldMicros: perEventMillis(foldMillis)
+      readWaitMicros: perEvent(waitMillis), decodeMicros: perEvent(decodeMillis), foldMicros: perEvent(foldMillis)
     }
   }).pipe(Effect.orDie)

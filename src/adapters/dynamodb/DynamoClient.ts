@@ -6,7 +6,8 @@ import {
   type TransactWriteItemsCommandInput, UpdateTimeToLiveCommand, type UpdateTimeToLiveCommandInput
 } from "@aws-sdk/client-dynamodb"
 import { NodeHttpHandler } from "@smithy/node-http-handler"
-import { Config, Context, Data, Duration, Effect, Layer, Option } from "effect"
+import { type AwsSettings, clientConfig, sdkFailure, settingsConfig } from "../aws/AwsSdk.js"
+import { Config, Context, Data, Duration, Effect, Layer } from "effect"
 import { Agent } from "node:http"
 import { Agent as HttpsAgent } from "node:https"
 
@@ -37,16 +38,10 @@ export class DynamoError extends Data.TaggedError("DynamoError")<{
 }
 
 const toDynamoError = (operation: string) => (cause: unknown): DynamoError => {
-  const e = cause as {
-    name?: unknown; code?: unknown; message?: unknown; $metadata?: { httpStatusCode?: unknown }
-    CancellationReasons?: ReadonlyArray<{ Code?: string }>
-  }
-  const status = typeof e?.$metadata?.httpStatusCode === "number" ? e.$metadata.httpStatusCode : undefined
-  const code = typeof e?.code === "string" && (e.name === "Error" || e.name === undefined) ? e.code : typeof e?.name === "string" ? e.name : "Unknown"
+  const reasons = (cause as { CancellationReasons?: ReadonlyArray<{ Code?: string }> } | undefined)?.CancellationReasons
   return new DynamoError({
-    operation, code, message: `${operation}: ${typeof e?.message === "string" ? e.message : String(cause)}`, cause,
-    ...(status === undefined ? {} : { status }),
-    ...(Array.isArray(e?.CancellationReasons) ? { cancellationReasons: e.CancellationReasons.map((r) => r?.Code ?? "None") } : {})
+    operation, ...sdkFailure(operation, cause), cause,
+    ...(Array.isArray(reasons) ? { cancellationReasons: reasons.map((r) => r?.Code ?? "None") } : {})
   })
 }
 
@@ -67,15 +62,7 @@ export interface DynamoApi {
 
 export class DynamoDb extends Context.Tag("ledgerline/DynamoDb")<DynamoDb, DynamoApi>() {}
 
-export interface DynamoSettings {
-  /** DynamoDB Local or a VPC endpoint (`http://127.0.0.1:8000`); none: the region's public endpoint. */
-  readonly endpoint?: string
-  readonly region: string
-  /** Explicit credentials; by default the SDK's chain, or static local credentials when an endpoint is given. */
-  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string }
-  /** The SDK's own attempts per call (its default is 3). */
-  readonly maxAttempts?: number
-}
+export type DynamoSettings = AwsSettings
 
 /**
  * How long one attempt of a call may take before it is abandoned (its request aborted) and sent
@@ -124,19 +111,12 @@ export const make = (settings: DynamoSettings) =>
   Effect.acquireRelease(
     Effect.sync(() => {
       const config: DynamoDBClientConfig = {
-        region: settings.region,
+        ...clientConfig(settings, { accessKeyId: "local", secretAccessKey: "local" }),
         requestHandler: new NodeHttpHandler({
           httpAgent: new Agent({ keepAlive: true, maxSockets: 64 }),
           httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 64 }),
           connectionTimeout: 5_000
-        }),
-        ...(settings.endpoint === undefined ? {} : { endpoint: settings.endpoint }),
-        ...(settings.maxAttempts === undefined ? {} : { maxAttempts: settings.maxAttempts }),
-        ...(settings.credentials !== undefined
-          ? { credentials: { ...settings.credentials } }
-          : settings.endpoint !== undefined
-          ? { credentials: { accessKeyId: "local", secretAccessKey: "local" } }
-          : {})
+        })
       }
       return fromClient(new DynamoDBClient(config))
     }),
@@ -163,9 +143,6 @@ export const queryItems = (
 export const layer = (settings: DynamoSettings) => Layer.scoped(DynamoDb, make(settings))
 
 /** `DYNAMODB_ENDPOINT` (optional: DynamoDB Local) and `AWS_REGION` (default us-east-1). */
-export const config: Config.Config<DynamoSettings> = Config.all({
-  endpoint: Config.option(Config.string("DYNAMODB_ENDPOINT")),
-  region: Config.string("AWS_REGION").pipe(Config.withDefault("us-east-1"))
-}).pipe(Config.map(({ endpoint, region }) => Option.match(endpoint, { onNone: () => ({ region }), onSome: (endpoint) => ({ endpoint, region }) })))
+export const config: Config.Config<DynamoSettings> = settingsConfig("DYNAMODB_ENDPOINT")
 
 export const layerConfig = Layer.unwrapEffect(Effect.map(config, layer))

@@ -6,6 +6,7 @@ import {
   type PutRecordsCommandInput, type PutRecordsCommandOutput
 } from "@aws-sdk/client-kinesis"
 import { NodeHttpHandler } from "@smithy/node-http-handler"
+import { type AwsSettings, clientConfig, sdkFailure, settingsConfig } from "../aws/AwsSdk.js"
 import { Config, Context, Data, Duration, Effect, Layer, Option, Schedule } from "effect"
 
 /** Errors a later attempt may not see: throttling (400 with these codes), server errors and lost connections. */
@@ -27,15 +28,8 @@ export class KinesisError extends Data.TaggedError("KinesisError")<{
   }
 }
 
-const toKinesisError = (operation: string) => (cause: unknown): KinesisError => {
-  const e = cause as { name?: unknown; code?: unknown; message?: unknown; $metadata?: { httpStatusCode?: unknown } }
-  const status = typeof e?.$metadata?.httpStatusCode === "number" ? e.$metadata.httpStatusCode : undefined
-  const code = typeof e?.code === "string" && (e.name === "Error" || e.name === undefined) ? e.code : typeof e?.name === "string" ? e.name : "Unknown"
-  return new KinesisError({
-    operation, code, message: `${operation}: ${typeof e?.message === "string" ? e.message : String(cause)}`, cause,
-    ...(status === undefined ? {} : { status })
-  })
-}
+const toKinesisError = (operation: string) => (cause: unknown): KinesisError =>
+  new KinesisError({ operation, ...sdkFailure(operation, cause), cause })
 
 /** The Kinesis operations Ledgerline uses, as Effects (interruption aborts the request); a test can wrap any of them. */
 export interface KinesisApi {
@@ -51,15 +45,7 @@ export interface KinesisApi {
 
 export class Kinesis extends Context.Tag("ledgerline/Kinesis")<Kinesis, KinesisApi>() {}
 
-export interface KinesisSettings {
-  /** An emulator or a VPC endpoint (`http://127.0.0.1:4567`); none: the region's public endpoint. */
-  readonly endpoint?: string
-  readonly region: string
-  /** Explicit credentials; by default the SDK's chain, or static test credentials when an endpoint is given. */
-  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string }
-  /** The SDK's own attempts per call (its default is 3). */
-  readonly maxAttempts?: number
-}
+export type KinesisSettings = AwsSettings
 
 /** Wraps a configured SDK client. */
 export const fromClient = (sdk: KinesisClient): KinesisApi => {
@@ -85,15 +71,8 @@ export const make = (settings: KinesisSettings) =>
   Effect.acquireRelease(
     Effect.sync(() => {
       const config: KinesisClientConfig = {
-        region: settings.region,
-        requestHandler: new NodeHttpHandler(),
-        ...(settings.endpoint === undefined ? {} : { endpoint: settings.endpoint }),
-        ...(settings.maxAttempts === undefined ? {} : { maxAttempts: settings.maxAttempts }),
-        ...(settings.credentials !== undefined
-          ? { credentials: { ...settings.credentials } }
-          : settings.endpoint !== undefined
-          ? { credentials: { accessKeyId: "test", secretAccessKey: "test" } }
-          : {})
+        ...clientConfig(settings, { accessKeyId: "test", secretAccessKey: "test" }),
+        requestHandler: new NodeHttpHandler()
       }
       return fromClient(new KinesisClient(config))
     }),
@@ -103,10 +82,7 @@ export const make = (settings: KinesisSettings) =>
 export const layer = (settings: KinesisSettings) => Layer.scoped(Kinesis, make(settings))
 
 /** `KINESIS_ENDPOINT` (optional: an emulator) and `AWS_REGION` (default us-east-1). */
-export const config: Config.Config<KinesisSettings> = Config.all({
-  endpoint: Config.option(Config.string("KINESIS_ENDPOINT")),
-  region: Config.string("AWS_REGION").pipe(Config.withDefault("us-east-1"))
-}).pipe(Config.map(({ endpoint, region }) => Option.match(endpoint, { onNone: () => ({ region }), onSome: (endpoint) => ({ endpoint, region }) })))
+export const config: Config.Config<KinesisSettings> = settingsConfig("KINESIS_ENDPOINT")
 
 export const layerConfig = Layer.unwrapEffect(Effect.map(config, layer))
 
