@@ -134,14 +134,16 @@ export const layer = (options: CacheOptions = {}) =>
 
     const decoratedStore = ReadModelStore.of({
       ...store,
-      commit: (projection, expected, next, changes) =>
+      commit: (batch) =>
         Effect.gen(function*() {
-          const keys = touchedKeys(changes)
-          if (keys.length > 0 && !(yield* fence(keys, next))) {
-            yield* Effect.logWarning(`cache unavailable: ${keys.length} fence(s) not raised; reading around them and retrying`)
+          for (const { changes, next } of batch) {
+            const keys = touchedKeys(changes)
+            if (keys.length > 0 && !(yield* fence(keys, next))) {
+              yield* Effect.logWarning(`cache unavailable: ${keys.length} fence(s) not raised; reading around them and retrying`)
+            }
           }
-          yield* store.commit(projection, expected, next, changes)
-          const updates = liveUpdates(changes)
+          yield* store.commit(batch)
+          const updates = batch.flatMap((c) => liveUpdates(c.changes))
           if (updates.length > 0) {
             yield* live.publish(updates).pipe(
               Effect.catchTag("LiveUpdatesUnavailable", (e) => Effect.logWarning(`${updates.length} live update(s) not published`, e))

@@ -5,7 +5,7 @@ import * as TradeHistory from "./projections/TradeHistory.js"
 import { EventStore, type EventStoreUnavailable, type RecordedEvent } from "./ports/EventStore.js"
 import { ReadModel, type ReadModelUnavailable } from "./ports/ReadModel.js"
 import {
-  type CheckpointMoved, type ProjectionName, projectionNames, type ReadModelChanges, ReadModelStore
+  type CheckpointMoved, type ProjectionCommit, type ProjectionName, projectionNames, type ReadModelChanges, ReadModelStore
 } from "./ports/ReadModelStore.js"
 
 export { ProjectionName, projectionNames } from "./ports/ReadModelStore.js"
@@ -41,21 +41,38 @@ const RETRY_AFTER = Duration.seconds(1)
 const POLL = Duration.millis(20)
 
 /**
- * Applies the events after `checkpoint` and moves the projection's checkpoint to the last of them,
- * in one transaction. Events at or before `checkpoint` are skipped, so a batch seen twice changes
- * nothing; if the stored checkpoint is no longer `checkpoint` (another runner, a rebuild) nothing
- * is written and it fails with CheckpointMoved. Returns the new checkpoint.
+ * Applies a batch of the log (in log order) to each projection in `checkpoints` from its own
+ * checkpoint: events at or before a projection's checkpoint are skipped, so a batch seen twice
+ * changes nothing. The projections that have events after their checkpoint write their changes
+ * and move their checkpoints to their last event, all in one transaction; if any stored checkpoint
+ * is no longer the one given (another runner, a rebuild) nothing is written and it fails with
+ * CheckpointMoved. Returns the new checkpoints.
  */
-export const applyBatch = (name: ProjectionName, checkpoint: number, events: ReadonlyArray<RecordedEvent>) =>
+export const applyBatches = (checkpoints: ReadonlyMap<ProjectionName, number>, events: ReadonlyArray<RecordedEvent>) =>
   Effect.gen(function*() {
-    const fresh = events.filter((e) => e.position > checkpoint)
-    const last = fresh[fresh.length - 1]
-    if (last === undefined) return checkpoint
-    const changes = yield* projections[name].project(fresh)
-    const store = yield* ReadModelStore
-    yield* store.commit(name, checkpoint, last.position, changes)
-    return last.position
-  }).pipe(Effect.withSpan("Projections.applyBatch", { attributes: { projection: name, checkpoint, events: events.length } }))
+    const commits: Array<ProjectionCommit> = []
+    for (const [name, checkpoint] of checkpoints) {
+      const fresh = events.filter((e) => e.position > checkpoint)
+      const last = fresh[fresh.length - 1]
+      if (last === undefined) continue
+      commits.push({ projection: name, expected: checkpoint, next: last.position, changes: yield* projections[name].project(fresh) })
+    }
+    const next = new Map(checkpoints)
+    if (commits.length === 0) return next
+    yield* (yield* ReadModelStore).commit(commits)
+    for (const c of commits) next.set(c.projection, c.next)
+    return next
+  }).pipe(Effect.withSpan("Projections.applyBatches", { attributes: { projections: [...checkpoints.keys()], events: events.length } }))
+
+/** `applyBatches` for one projection: returns its new checkpoint. */
+export const applyBatch = (name: ProjectionName, checkpoint: number, events: ReadonlyArray<RecordedEvent>) =>
+  Effect.map(applyBatches(new Map([[name, checkpoint]]), events), (next) => next.get(name)!)
+
+/** Every projection's stored checkpoint. */
+export const checkpoints = Effect.gen(function*() {
+  const store = yield* ReadModelStore
+  return new Map(yield* Effect.forEach(projectionNames, (name) => Effect.map(store.checkpoint(name), (at) => [name, at] as const)))
+})
 
 /** Brings a projection up to the head of the log, page by page, and returns its checkpoint. */
 export const catchUp = (name: ProjectionName) =>
@@ -72,36 +89,37 @@ export const catchUp = (name: ProjectionName) =>
     }
   }).pipe(Effect.withSpan("Projections.catchUp", { attributes: { projection: name } }))
 
-/** Follows the log from the stored checkpoint, one transaction per delivered page, until something fails. */
-const follow = (name: ProjectionName): Effect.Effect<void, CheckpointMoved | ReadModelUnavailable | EventStoreUnavailable, EventStore | ReadModelStore> =>
+/**
+ * Follows the log for every projection at once, from the lowest stored checkpoint: each delivered
+ * page is one transaction for all of them (`applyBatches`), until something fails.
+ */
+const follow: Effect.Effect<void, CheckpointMoved | ReadModelUnavailable | EventStoreUnavailable, EventStore | ReadModelStore> =
   Effect.gen(function*() {
     const log = yield* EventStore
-    const store = yield* ReadModelStore
-    let checkpoint = yield* store.checkpoint(name)
-    yield* log.subscribe(checkpoint + 1).pipe(
+    let at = yield* checkpoints
+    yield* log.subscribe(Math.min(...at.values()) + 1).pipe(
       Stream.chunks,
       Stream.runForEach((page) =>
-        Effect.map(applyBatch(name, checkpoint, Chunk.toReadonlyArray(page)), (next) => {
-          checkpoint = next
+        Effect.map(applyBatches(at, Chunk.toReadonlyArray(page)), (next) => {
+          at = next
         }))
     )
   })
 
-/** Runs one projection until interrupted: catch-up, then live; a moved checkpoint or an outage restarts it from the stored checkpoint. */
-export const runProjection = (name: ProjectionName): Effect.Effect<never, never, EventStore | ReadModelStore> =>
-  follow(name).pipe(
-    Effect.catchTags({
-      CheckpointMoved: (e) => Effect.logInfo(`checkpoint moved from ${e.expected}; following from the stored one`),
-      ReadModelUnavailable: (e) => Effect.zipRight(Effect.logWarning("read model unavailable; retrying", e), Effect.sleep(RETRY_AFTER)),
-      EventStoreUnavailable: (e) => Effect.zipRight(Effect.logWarning("event store unavailable; retrying", e), Effect.sleep(RETRY_AFTER))
-    }),
-    Effect.forever,
-    Effect.annotateLogs("projection", name)
-  )
-
-/** Every projection, each on its own checkpoint, for as long as the service runs (fork it from main). */
-export const runProjections: Effect.Effect<void, never, EventStore | ReadModelStore> =
-  Effect.forEach(projectionNames, runProjection, { concurrency: "unbounded", discard: true })
+/**
+ * Runs every projection until interrupted (fork it from main): catch-up, then live, one
+ * transaction per page for all of them; a moved checkpoint or an outage restarts it from the
+ * stored checkpoints.
+ */
+export const runProjections: Effect.Effect<never, never, EventStore | ReadModelStore> = follow.pipe(
+  Effect.catchTags({
+    CheckpointMoved: (e) => Effect.logInfo(`checkpoint of ${e.projection} moved from ${e.expected}; following from the stored ones`),
+    ReadModelUnavailable: (e) => Effect.zipRight(Effect.logWarning("read model unavailable; retrying", e), Effect.sleep(RETRY_AFTER)),
+    EventStoreUnavailable: (e) => Effect.zipRight(Effect.logWarning("event store unavailable; retrying", e), Effect.sleep(RETRY_AFTER))
+  }),
+  Effect.forever,
+  Effect.annotateLogs("projections", "store")
+)
 
 /**
  * Rebuilds a projection from zero: empties its tables and checkpoint (one transaction), then

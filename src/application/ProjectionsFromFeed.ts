@@ -1,5 +1,5 @@
 import { Clock, Duration, Effect, Option, Schedule, Stream } from "effect"
-import { applyBatch } from "./Projections.js"
+import { applyBatches } from "./Projections.js"
 import { EventStore, type RecordedEvent } from "./ports/EventStore.js"
 import { type ProjectionName, projectionNames, ReadModelStore } from "./ports/ReadModelStore.js"
 
@@ -55,13 +55,15 @@ const follow = <E, EC, R>(feed: Stream.Stream<FeedBatch<EC>, E, R>, options: Fee
      * a projection below `from - 1` (set back by a rebuild) waits for its hole to be filled.
      */
     const apply = (from: number, events: ReadonlyArray<RecordedEvent>) =>
-      Effect.forEach(projectionNames, (name) =>
-        Effect.gen(function*() {
-          const at = checkpoints.get(name)!
-          if (at < from - 1) return
-          // moved by someone else (a second instance, a rebuild): go on from where it is now
-          checkpoints.set(name, yield* applyBatch(name, at, events).pipe(Effect.catchTag("CheckpointMoved", () => store.checkpoint(name))))
-        }), { concurrency: "unbounded", discard: true })
+      Effect.gen(function*() {
+        const ready = new Map([...checkpoints].filter(([, at]) => at >= from - 1))
+        if (ready.size === 0) return
+        const next = yield* applyBatches(ready, events).pipe(
+          // moved by someone else (a second instance, a rebuild): go on from where they are now
+          Effect.catchTag("CheckpointMoved", () => Effect.map(Effect.forEach(ready.keys(), (name) => Effect.map(store.checkpoint(name), (at) => [name, at] as const)), (pairs) => new Map(pairs)))
+        )
+        for (const [name, at] of next) checkpoints.set(name, at)
+      })
 
     const acknowledge = Effect.suspend(() =>
       Effect.forEach(unacknowledged.values(), (batches) => {

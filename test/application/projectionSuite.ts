@@ -3,7 +3,7 @@ import { DateTime, Effect, Exit, Fiber, type Layer, Option, type Scope, TestCloc
 import { checkConsistency } from "../../src/application/ConsistencyCheck.js"
 import * as Markets from "../../src/application/Markets.js"
 import {
-  applyBatch, catchUp, ProjectionTimeout, projectionNames, rebuild, runProjections, waitFor
+  applyBatch, applyBatches, catchUp, checkpoints, ProjectionTimeout, projectionNames, rebuild, runProjections, waitFor
 } from "../../src/application/Projections.js"
 import { EventStore } from "../../src/application/ports/EventStore.js"
 import { ReadModel, type TradeRow } from "../../src/application/ports/ReadModel.js"
@@ -250,6 +250,31 @@ export const projectionSuite = (name: string, makeLayer: () => Layer.Layer<Proje
         expect(yield* dump([alice, bob], ["ACME", "BETA"])).toEqual(once)
       })))
 
+    it.effect("commits several projections in one transaction: all of them or none", () =>
+      run(Effect.gen(function*() {
+        const { alice, bob } = yield* history
+        const log = yield* EventStore
+        const store = yield* ReadModelStore
+        const events = yield* log.readAll()
+        const empty = yield* dump([alice, bob], ["ACME", "BETA"])
+        // trades moves on alone: a commit for both that expects it still at 0 writes neither
+        expect(yield* applyBatch("trades", 0, events.slice(0, 3))).toBe(3)
+        const stale = new Map([["portfolio", 0], ["trades", 0]] as const)
+        expect(yield* Effect.exit(applyBatches(stale, events))).toEqual(Exit.fail(new CheckpointMoved({ projection: "trades", expected: 0 })))
+        expect(yield* store.checkpoint("portfolio")).toBe(0)
+        expect(yield* store.checkpoint("trades")).toBe(3)
+        expect((yield* dump([alice, bob], ["ACME", "BETA"])).accounts.map((a) => a.portfolio)).toEqual(empty.accounts.map((a) => a.portfolio))
+        // from the stored checkpoints every projection lands, each from its own
+        const next = yield* applyBatches(yield* checkpoints, events)
+        expect([...next.values()]).toEqual(projectionNames.map(() => events.length))
+        for (const name of projectionNames) expect(yield* store.checkpoint(name)).toBe(events.length)
+        expect((yield* portfolioOf(alice)).cash).toEqual(decimal("1048.05"))
+        // the same rows as projections caught up one by one
+        const joint = yield* dump([alice, bob], ["ACME", "BETA"])
+        for (const name of projectionNames) yield* rebuild(name)
+        expect(yield* dump([alice, bob], ["ACME", "BETA"])).toEqual(joint)
+      })))
+
     it.effect("rebuilds from zero to the same rows, whatever the batches were", () =>
       run(Effect.gen(function*() {
         const { alice, bob } = yield* history
@@ -277,13 +302,15 @@ export const projectionSuite = (name: string, makeLayer: () => Layer.Layer<Proje
         const [stored] = yield* store.loadAccounts([alice])
         const acme = stored!.positions.find((p) => p.symbol === "ACME")!
         const portfolioAt = yield* store.checkpoint("portfolio")
-        yield* store.commit("portfolio", portfolioAt, portfolioAt, {
-          accounts: [{ ...stored!.account, cash: decimal("1.00") }],
-          positions: [{ ...acme, quantity: decimal("7"), avgCost: decimal("9.9999") }]
-        })
+        yield* store.commit([{
+          projection: "portfolio", expected: portfolioAt, next: portfolioAt, changes: {
+            accounts: [{ ...stored!.account, cash: decimal("1.00") }],
+            positions: [{ ...acme, quantity: decimal("7"), avgCost: decimal("9.9999") }]
+          }
+        }])
         const tradesAt = yield* store.checkpoint("trades")
         const [real] = (yield* (yield* ReadModel).trades(bob, { limit: 1 })).items
-        yield* store.commit("trades", tradesAt, tradesAt, { trades: [{ ...real!, tradeId: "forged-trade" }] })
+        yield* store.commit([{ projection: "trades", expected: tradesAt, next: tradesAt, changes: { trades: [{ ...real!, tradeId: "forged-trade" }] } }])
         const report = yield* checkConsistency()
         expect(report.differences.map((d) => [d.accountId, d.kind, d.subject])).toEqual([
           ...[

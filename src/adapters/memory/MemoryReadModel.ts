@@ -5,7 +5,7 @@ import {
 import { type Bar, type PriceRow, ReadModel, type TradeRow } from "../../application/ports/ReadModel.js"
 import {
   type AccountRecord, type BalanceRecord, CheckpointMoved, type PositionRecord, type ProjectionName, projectionNames,
-  ReadModelStore
+  type ReadModelChanges, ReadModelStore
 } from "../../application/ports/ReadModelStore.js"
 
 const barKey = (symbol: string, minute: DateTime.Utc) => `${symbol}\u0000${minute.epochMillis}`
@@ -36,27 +36,35 @@ export const make = Effect.gen(function*() {
     bars: () => bars.clear()
   }
 
+  /** Writes one projection's changes (its checkpoint already checked). */
+  const write = (changes: ReadModelChanges) => {
+    for (const a of changes.accounts ?? []) accounts.set(a.accountId, a)
+    for (const p of changes.positions ?? []) {
+      const held = positions.get(p.accountId) ?? new Map<string, PositionRecord>()
+      held.set(p.symbol, p)
+      positions.set(p.accountId, held)
+    }
+    for (const p of changes.removedPositions ?? []) positions.get(p.accountId)?.delete(p.symbol)
+    for (const b of changes.balances ?? []) {
+      const days = balances.get(b.accountId) ?? new Map<string, BalanceRecord>()
+      days.set(b.date, b)
+      balances.set(b.accountId, days)
+    }
+    for (const p of changes.prices ?? []) prices.set(p.symbol, p)
+    for (const t of changes.trades ?? []) if (!trades.has(t.tradeId)) trades.set(t.tradeId, t)
+    for (const b of changes.bars ?? []) bars.set(barKey(b.symbol, b.minute), b)
+  }
+
   const store = ReadModelStore.of({
     checkpoint: (projection) => Effect.sync(() => checkpoints.get(projection) ?? 0),
-    commit: (projection, expected, next, changes) =>
+    commit: (batch) =>
       Effect.suspend(() => {
-        if ((checkpoints.get(projection) ?? 0) !== expected) return Effect.fail(new CheckpointMoved({ projection, expected }))
-        checkpoints.set(projection, next)
-        for (const a of changes.accounts ?? []) accounts.set(a.accountId, a)
-        for (const p of changes.positions ?? []) {
-          const held = positions.get(p.accountId) ?? new Map<string, PositionRecord>()
-          held.set(p.symbol, p)
-          positions.set(p.accountId, held)
+        const lost = batch.find((c) => (checkpoints.get(c.projection) ?? 0) !== c.expected)
+        if (lost !== undefined) return Effect.fail(new CheckpointMoved({ projection: lost.projection, expected: lost.expected }))
+        for (const c of batch) {
+          checkpoints.set(c.projection, c.next)
+          write(c.changes)
         }
-        for (const p of changes.removedPositions ?? []) positions.get(p.accountId)?.delete(p.symbol)
-        for (const b of changes.balances ?? []) {
-          const days = balances.get(b.accountId) ?? new Map<string, BalanceRecord>()
-          days.set(b.date, b)
-          balances.set(b.accountId, days)
-        }
-        for (const p of changes.prices ?? []) prices.set(p.symbol, p)
-        for (const t of changes.trades ?? []) if (!trades.has(t.tradeId)) trades.set(t.tradeId, t)
-        for (const b of changes.bars ?? []) bars.set(barKey(b.symbol, b.minute), b)
         return committed
       }),
     reset: (projection) =>

@@ -139,42 +139,49 @@ export const make = (dialect: ReadModelDialect) =>
           Effect.map(([row]) => Number(row?.position ?? 0)),
           Effect.mapError(unavailable("checkpoint read failed"))
         ),
-      commit: (projection, expected, next, changes) =>
+      commit: (batch) =>
         sql.withTransaction(Effect.gen(function*() {
-          // the checkpoint's compare-and-set comes first: a runner that lost the race writes nothing
-          const moved = yield* sql`UPDATE projection_checkpoints SET position = ${next}
-            WHERE name = ${projection} AND position = ${expected} RETURNING position`
-          if (moved.length === 0) return yield* new CheckpointMoved({ projection, expected })
-          yield* upsert("account_balances", (changes.accounts ?? []).map((a) => ({
-            account_id: a.accountId, cash: exactText(a.cash), realized_pnl: exactText(a.realizedPnl), equity: exactText(a.equity),
-            as_of_position: a.asOfPosition, last_updated: ts(a.lastUpdated)
-          })), "account_id", ["cash", "realized_pnl", "equity", "as_of_position", "last_updated"])
-          yield* upsert("portfolio_positions", (changes.positions ?? []).map((p) => ({
-            account_id: p.accountId, symbol: p.symbol, quantity: display(p.quantity, 2), avg_cost: display(p.avgCost, 4),
-            market_value: shown(p.marketValue, 2), unrealized_pnl: shown(p.unrealizedPnl, 2), last_updated: ts(p.lastUpdated),
-            market_price: Option.getOrNull(Option.map(p.marketPrice, exactText)), cost_basis: exactText(p.costBasis),
-            realized_pnl: exactText(p.realizedPnl)
-          })), "account_id, symbol", [
-            "quantity", "avg_cost", "market_value", "unrealized_pnl", "last_updated", "market_price", "cost_basis", "realized_pnl"
-          ])
-          yield* Effect.forEach(changes.removedPositions ?? [], (p) =>
-            sql`DELETE FROM portfolio_positions WHERE account_id = ${p.accountId} AND symbol = ${p.symbol}`, { discard: true })
-          yield* upsert("balance_history", (changes.balances ?? []).map((b) => ({
-            account_id: b.accountId, day: b.date, cash: exactText(b.cash), equity: exactText(b.equity)
-          })), "account_id, day", ["cash", "equity"])
-          yield* upsert("latest_prices", (changes.prices ?? []).map((p) => ({
-            symbol: p.symbol, price: exactText(p.price), at: ts(p.at)
-          })), "symbol", ["price", "at"])
-          yield* upsert("trade_history", (changes.trades ?? []).map((t) => ({
-            trade_id: t.tradeId, order_id: t.orderId, account_id: t.accountId, symbol: t.symbol, trade_type: t.side,
-            quantity: display(t.quantity, 2), price: display(t.price, 4), executed_at: ts(t.executedAt)
-          })), "trade_id", [])
-          yield* upsert("price_bars", (changes.bars ?? []).map((b) => ({
-            symbol: b.symbol, minute: ts(b.minute), open: exactText(b.open), high: exactText(b.high), low: exactText(b.low),
-            close: exactText(b.close), ticks: b.ticks
-          })), "symbol, minute", ["open", "high", "low", "close", "ticks"])
+          if (batch.length === 0) return
+          // the checkpoints' compare-and-set comes first, one statement for all: a runner that lost the race writes nothing
+          const moved = yield* sql<{ name: string }>`UPDATE projection_checkpoints
+            SET position = CASE name ${sql.join(" ", false)(batch.map((c) => sql`WHEN ${c.projection} THEN CAST(${c.next} AS BIGINT)`))} END
+            WHERE ${sql.or(batch.map((c) => sql.and([sql`name = ${c.projection}`, sql`position = ${c.expected}`])))}
+            RETURNING name`
+          const lost = batch.find((c) => !moved.some((row) => row.name === c.projection))
+          if (lost !== undefined) return yield* new CheckpointMoved({ projection: lost.projection, expected: lost.expected })
+          for (const { changes } of batch) {
+            yield* upsert("account_balances", (changes.accounts ?? []).map((a) => ({
+              account_id: a.accountId, cash: exactText(a.cash), realized_pnl: exactText(a.realizedPnl), equity: exactText(a.equity),
+              as_of_position: a.asOfPosition, last_updated: ts(a.lastUpdated)
+            })), "account_id", ["cash", "realized_pnl", "equity", "as_of_position", "last_updated"])
+            yield* upsert("portfolio_positions", (changes.positions ?? []).map((p) => ({
+              account_id: p.accountId, symbol: p.symbol, quantity: display(p.quantity, 2), avg_cost: display(p.avgCost, 4),
+              market_value: shown(p.marketValue, 2), unrealized_pnl: shown(p.unrealizedPnl, 2), last_updated: ts(p.lastUpdated),
+              market_price: Option.getOrNull(Option.map(p.marketPrice, exactText)), cost_basis: exactText(p.costBasis),
+              realized_pnl: exactText(p.realizedPnl)
+            })), "account_id, symbol", [
+              "quantity", "avg_cost", "market_value", "unrealized_pnl", "last_updated", "market_price", "cost_basis", "realized_pnl"
+            ])
+            yield* Effect.forEach(changes.removedPositions ?? [], (p) =>
+              sql`DELETE FROM portfolio_positions WHERE account_id = ${p.accountId} AND symbol = ${p.symbol}`, { discard: true })
+            yield* upsert("balance_history", (changes.balances ?? []).map((b) => ({
+              account_id: b.accountId, day: b.date, cash: exactText(b.cash), equity: exactText(b.equity)
+            })), "account_id, day", ["cash", "equity"])
+            yield* upsert("latest_prices", (changes.prices ?? []).map((p) => ({
+              symbol: p.symbol, price: exactText(p.price), at: ts(p.at)
+            })), "symbol", ["price", "at"])
+            yield* upsert("trade_history", (changes.trades ?? []).map((t) => ({
+              trade_id: t.tradeId, order_id: t.orderId, account_id: t.accountId, symbol: t.symbol, trade_type: t.side,
+              quantity: display(t.quantity, 2), price: display(t.price, 4), executed_at: ts(t.executedAt)
+            })), "trade_id", [])
+            yield* upsert("price_bars", (changes.bars ?? []).map((b) => ({
+              symbol: b.symbol, minute: ts(b.minute), open: exactText(b.open), high: exactText(b.high), low: exactText(b.low),
+              close: exactText(b.close), ticks: b.ticks
+            })), "symbol, minute", ["open", "high", "low", "close", "ticks"])
+          }
         })).pipe(
-          Effect.catchTag("SqlError", (cause) => new ReadModelUnavailable({ reason: `commit of ${projection} failed`, cause })),
+          Effect.catchTag("SqlError", (cause) =>
+            new ReadModelUnavailable({ reason: `commit of ${batch.map((c) => c.projection).join(", ")} failed`, cause })),
           Effect.zipLeft(committed)
         ),
       reset: (projection) =>

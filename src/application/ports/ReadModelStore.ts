@@ -66,20 +66,24 @@ export class CheckpointMoved extends Schema.TaggedError<CheckpointMoved>()("Chec
   expected: Schema.Number
 }) {}
 
+/** One projection's share of a commit: its checkpoint moves from `expected` to `next` and its changes are written. */
+export interface ProjectionCommit {
+  readonly projection: ProjectionName
+  readonly expected: number
+  readonly next: number
+  readonly changes: ReadModelChanges
+}
+
 /** The write side of the read models: what the projection runner loads, and its one-transaction commit. */
 export class ReadModelStore extends Context.Tag("ledgerline/ReadModelStore")<ReadModelStore, {
   /** The last global position the projection applied (0 before any). */
   readonly checkpoint: (projection: ProjectionName) => Effect.Effect<number, ReadModelUnavailable>
   /**
-   * In one transaction: moves the checkpoint from `expected` to `next` (fails with CheckpointMoved,
-   * writing nothing, when it is no longer at `expected`) and writes the changes.
+   * In one transaction, for every projection in `commits` (each at most once): moves its
+   * checkpoint from `expected` to `next` and writes its changes. When any checkpoint is no longer
+   * at its `expected`, nothing is written and it fails with CheckpointMoved (the first such one).
    */
-  readonly commit: (
-    projection: ProjectionName,
-    expected: number,
-    next: number,
-    changes: ReadModelChanges
-  ) => Effect.Effect<void, CheckpointMoved | ReadModelUnavailable>
+  readonly commit: (commits: ReadonlyArray<ProjectionCommit>) => Effect.Effect<void, CheckpointMoved | ReadModelUnavailable>
   /** Empties the projection's tables and sets its checkpoint to 0, in one transaction. */
   readonly reset: (projection: ProjectionName) => Effect.Effect<void, ReadModelUnavailable>
   /** The stored accounts among `accountIds`, each with every position it has held. */

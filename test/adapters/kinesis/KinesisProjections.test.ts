@@ -54,8 +54,8 @@ const observed = Effect.gen(function*() {
   const log = yield* EventStore
   const services = Context.make(ReadModelStore, ReadModelStore.of({
     ...store,
-    commit: (projection, expected, next, changes) =>
-      Effect.tap(store.commit(projection, expected, next, changes), () => void commits.push({ projection, expected, next }))
+    commit: (batch) =>
+      Effect.tap(store.commit(batch), () => void commits.push(...batch.map(({ expected, next, projection }) => ({ projection, expected, next }))))
   })).pipe(Context.add(EventStore, EventStore.of({
     ...log,
     readAll: (options) => Effect.zipRight(Effect.sync(() => void storeReads.push(options?.fromPosition ?? 1)), log.readAll(options))

@@ -107,10 +107,12 @@ export const cacheSuite = (name: string, namespace: Namespace): void => {
           const store = Context.get(stores, ReadModelStore)
           const checkpoint = yield* store.checkpoint("portfolio")
           const [loaded] = yield* store.loadAccounts([id])
-          yield* store.commit("portfolio", checkpoint, checkpoint, {
-            accounts: [{ ...loaded!.account, cash: decimal("1") }],
-            prices: [{ symbol: ACME, price: decimal("99"), at: yield* DateTime.now }]
-          })
+          yield* store.commit([{
+            projection: "portfolio", expected: checkpoint, next: checkpoint, changes: {
+              accounts: [{ ...loaded!.account, cash: decimal("1") }],
+              prices: [{ symbol: ACME, price: decimal("99"), at: yield* DateTime.now }]
+            }
+          }])
           expect(yield* cached.portfolio(id)).toEqual(portfolio)
           expect(yield* cached.latestPrice(ACME)).toEqual(price)
           // what the read model does not have is not cached
@@ -172,9 +174,9 @@ export const cacheSuite = (name: string, namespace: Namespace): void => {
         const store = Context.get(stores, ReadModelStore)
         const checkpoint = yield* store.checkpoint("portfolio")
         const [loaded] = yield* store.loadAccounts([id])
-        yield* store.commit("portfolio", checkpoint, checkpoint, { accounts: [{ ...loaded!.account, cash: decimal("1") }] })
+        yield* store.commit([{ projection: "portfolio", expected: checkpoint, next: checkpoint, changes: { accounts: [{ ...loaded!.account, cash: decimal("1") }] } }])
         expect(yield* summaryOnB).toEqual(first)
-        yield* store.commit("portfolio", checkpoint, checkpoint, { accounts: [loaded!.account] })
+        yield* store.commit([{ projection: "portfolio", expected: checkpoint, next: checkpoint, changes: { accounts: [loaded!.account] } }])
 
         // the projection's commit for the account (a deposit, a tick re-marking it) fences the entry
         yield* Effect.gen(function*() {
