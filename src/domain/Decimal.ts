@@ -24,12 +24,34 @@ export const fitsScale = (x: BigDecimal.BigDecimal, scale: number): boolean =>
 export const roundHalfEven = (x: BigDecimal.BigDecimal, scale: number): BigDecimal.BigDecimal =>
   BigDecimal.round(x, { scale, mode: "half-even" })
 
-/** `a / b` rounded half-even at `scale`; `b` must not be zero. */
+const pow10 = (n: number): bigint => 10n ** BigInt(n)
+
+/**
+ * `a / b` rounded half-even at `scale`; `b` must not be zero. Exact: one integer division of the
+ * unscaled values brought to `scale`, and the remainder decides the rounding (no quotient at a
+ * long working precision that is then rounded again).
+ */
 export const divideRounded = (
   a: BigDecimal.BigDecimal,
   b: BigDecimal.BigDecimal,
   scale: number
-): BigDecimal.BigDecimal => roundHalfEven(BigDecimal.unsafeDivide(a, b), scale)
+): BigDecimal.BigDecimal => {
+  if (b.value === 0n) throw new RangeError("division by zero")
+  // a / b × 10^scale = (a.value × 10^(scale + b.scale − a.scale)) / b.value
+  const shift = scale + b.scale - a.scale
+  const numerator = shift >= 0 ? a.value * pow10(shift) : a.value
+  const denominator = shift >= 0 ? b.value : b.value * pow10(-shift)
+  let quotient = numerator / denominator // truncated toward zero
+  const remainder = numerator % denominator
+  if (remainder !== 0n) {
+    const twice = 2n * (remainder < 0n ? -remainder : remainder)
+    const divisor = denominator < 0n ? -denominator : denominator
+    if (twice > divisor || (twice === divisor && quotient % 2n !== 0n)) {
+      quotient += (numerator < 0n) === (denominator < 0n) ? 1n : -1n
+    }
+  }
+  return BigDecimal.make(quotient, scale)
+}
 
 /** A fixed-point string at `scale`, rounded half-even: "1500.00", "-0.0050". */
 export const display = (x: BigDecimal.BigDecimal, scale: number): string => {

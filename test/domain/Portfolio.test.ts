@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Array, BigDecimal, DateTime, HashMap, Option } from "effect"
+import { Array, BigDecimal, DateTime, FastCheck as fc, HashMap, Option } from "effect"
 import {
   type AccountEvent, AccountOpened, FundsDeposited, FundsWithdrawn, OrderCancelled, OrderPlaced, RiskLimitsSet, type Side,
   TradeExecuted
@@ -245,6 +245,23 @@ describe("Decimal: half-even rounding for display", () => {
     expect(divideRounded(decimal("2"), decimal("3"), 8)).toEqual(decimal("0.66666667"))
     expect(divideRounded(decimal("1"), decimal("8"), 2)).toEqual(decimal("0.12"))
     expect(divideRounded(decimal("-1"), decimal("3"), 4)).toEqual(decimal("-0.3333"))
+    // ties go to the even neighbour, on both sides of zero
+    expect(divideRounded(decimal("1"), decimal("8"), 2)).toEqual(decimal("0.12"))
+    expect(divideRounded(decimal("3"), decimal("8"), 2)).toEqual(decimal("0.38"))
+    expect(divideRounded(decimal("-3"), decimal("8"), 2)).toEqual(decimal("-0.38"))
+    expect(divideRounded(decimal("3"), decimal("-8"), 2)).toEqual(decimal("-0.38"))
+    expect(divideRounded(decimal("-0.125"), decimal("-1"), 2)).toEqual(decimal("0.12"))
+    expect(divideRounded(decimal("12345.6789"), decimal("0.001"), 0)).toEqual(decimal("12345679"))
+    expect(() => divideRounded(decimal("1"), decimal("0"), 2)).toThrow(RangeError)
+  })
+
+  it("divides exactly as rounding a long quotient would, for any decimals", () => {
+    const dec = fc.tuple(fc.bigInt({ min: -(10n ** 18n), max: 10n ** 18n }), fc.integer({ min: 0, max: 10 }))
+      .map(([value, scale]) => BigDecimal.make(value, scale))
+    fc.assert(fc.property(dec, dec.filter((d) => d.value !== 0n), fc.integer({ min: 0, max: 12 }), (a, b, scale) => {
+      const expected = roundHalfEven(BigDecimal.unsafeDivide(a, b), scale)
+      expect(BigDecimal.equals(divideRounded(a, b, scale), expected)).toBe(true)
+    }), { numRuns: 2000 })
   })
 
   it("counts only significant decimals against a scale", () => {

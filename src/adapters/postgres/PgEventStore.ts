@@ -45,6 +45,9 @@ const columns = (rows: ReadonlyArray<RecordedEvent>) => {
 export const dialect: SqlEventStore.SqlDialect = {
   timestamp: toDate,
   uuid,
+  // timestamps are stored at whole milliseconds (toDate), so the epoch in milliseconds is exact;
+  // an int8 is one Number() where a timestamptz would be a text date to parse
+  readColumns: SqlEventStore.COLUMNS.replace(/\btimestamp\b/, "(extract(epoch FROM timestamp) * 1000)::int8 AS timestamp"),
   // an array parameter, not an IN list: one plan whatever the batch, and one backward probe of the
   // primary key per aggregate instead of reading every version
   currentVersions: (sql, ids) =>

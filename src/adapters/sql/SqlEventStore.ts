@@ -20,6 +20,8 @@ export interface SqlDialect {
   readonly insert: (sql: SqlClient.SqlClient, rows: ReadonlyArray<RecordedEvent>, head: ChainLink) => Effect.Effect<void, SqlError.SqlError>
   /** A timestamp as a bound parameter. */
   readonly timestamp: (t: DateTime.Utc) => Date | number
+  /** The columns a read selects, COLUMNS by default: an engine may read `timestamp` as epoch milliseconds, which parse faster than a date. */
+  readonly readColumns?: string
   /** A canonical UUID as a bound parameter for a uuid column (`user_uuid`, `command_uuid`). */
   readonly uuid: (id: string) => string | Uint8Array
   /**
@@ -98,6 +100,7 @@ export const make = (dialect: SqlDialect, options: SqlEventStoreOptions = defaul
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const committed = yield* SubscriptionRef.make(0)
+    const readColumns = dialect.readColumns ?? COLUMNS
 
     /** Positions, versions and chain links for a batch, given each aggregate's current version. */
     const assign = (batch: ReadonlyArray<GroupCommit.AppendRequest>, head: ChainLink, current: Map<string, number>) => {
@@ -130,7 +133,13 @@ export const make = (dialect: SqlDialect, options: SqlEventStoreOptions = defaul
      * are not here; a subscriber reaching one of their positions reads the table.
      */
     const recent = new Map<number, RecordedEvent>()
+    /**
+     * Open subscriptions: with none, nothing is kept (a store that only appends would otherwise
+     * keep every event past the young generation, and pay for it in the garbage collector).
+     */
+    let subscribers = 0
     const remember = (rows: ReadonlyArray<RecordedEvent>) => {
+      if (subscribers === 0) return
       // the fields a read gives back, and no others
       for (const r of rows) {
         const { userId, correlationId, causationId, commandId } = r.metadata
@@ -203,7 +212,7 @@ export const make = (dialect: SqlDialect, options: SqlEventStoreOptions = defaul
     const append = yield* GroupCommit.make(commitBatch, options.groupCommit)
 
     const readAll = (fromPosition: number, limit: number) =>
-      sql<EventRow>`SELECT ${sql.literal(COLUMNS)} FROM events WHERE position >= ${fromPosition} ORDER BY position LIMIT ${limit}`.pipe(
+      sql<EventRow>`SELECT ${sql.literal(readColumns)} FROM events WHERE position >= ${fromPosition} ORDER BY position LIMIT ${limit}`.pipe(
         Effect.map((rows) => rows.map(fromRow)),
         Effect.mapError(unavailable("readAll failed"))
       )
@@ -245,7 +254,7 @@ export const make = (dialect: SqlDialect, options: SqlEventStoreOptions = defaul
           )
           : append({ aggregateId, expectedVersion, events }),
       getEvents: (aggregateId, options) =>
-        sql<EventRow>`SELECT ${sql.literal(COLUMNS)} FROM events
+        sql<EventRow>`SELECT ${sql.literal(readColumns)} FROM events
           WHERE aggregate_id = ${aggregateId} AND version >= ${Math.max(1, options?.fromVersion ?? 1)}
           ORDER BY version LIMIT ${options?.limit ?? DEFAULT_PAGE_SIZE}`.pipe(
           Effect.map((rows) => rows.map(fromRow)),
@@ -256,7 +265,7 @@ export const make = (dialect: SqlDialect, options: SqlEventStoreOptions = defaul
         const after = Number(options?.after ?? 0)
         const from = options?.fromTimestamp
         const to = options?.toTimestamp
-        return sql<EventRow>`SELECT ${sql.literal(COLUMNS)} FROM events
+        return sql<EventRow>`SELECT ${sql.literal(readColumns)} FROM events
           WHERE type = ${type} AND position > ${after}
           ${from === undefined ? sql`` : sql`AND timestamp >= ${dialect.timestamp(from)}`}
           ${to === undefined ? sql`` : sql`AND timestamp < ${dialect.timestamp(to)}`}
@@ -271,7 +280,7 @@ export const make = (dialect: SqlDialect, options: SqlEventStoreOptions = defaul
       },
       readAll: (options) => readAll(Math.max(1, options?.fromPosition ?? 1), options?.limit ?? DEFAULT_PAGE_SIZE),
       findByCommand: (aggregateId, commandId) =>
-        sql<EventRow>`SELECT ${sql.literal(COLUMNS)} FROM events WHERE aggregate_id = ${aggregateId} AND ${
+        sql<EventRow>`SELECT ${sql.literal(readColumns)} FROM events WHERE aggregate_id = ${aggregateId} AND ${
           isCanonicalUuid(commandId) // in command_uuid, or in command_id if written before there was one
             ? sql`(command_uuid = ${dialect.uuid(commandId)} OR command_id = ${commandId})`
             : sql`command_id = ${commandId}`
@@ -289,7 +298,16 @@ export const make = (dialect: SqlDialect, options: SqlEventStoreOptions = defaul
         Effect.map(([row]): ChainLink => row === undefined ? { position: 0, hash: GENESIS } : { position: Number(row.purged_through), hash: hex(row.hash) }),
         Effect.mapError(unavailable("chainStart failed"))
       ),
-      subscribe: (fromPosition) => catchUp(readAllForSubscribers, wakeups, fromPosition)
+      subscribe: (fromPosition) =>
+        Stream.unwrapScoped(Effect.acquireRelease(
+          Effect.sync(() => {
+            subscribers++
+            return catchUp(readAllForSubscribers, wakeups, fromPosition)
+          }),
+          () => Effect.sync(() => {
+            if (--subscribers === 0) recent.clear()
+          })
+        ))
     })
     forgetters.set(store, forgetThrough)
     return store
