@@ -51,6 +51,20 @@ export const Markets: Aggregate<MarketCommand, MarketState, MarketEvent, MarketR
 export const encodeEvent = <E>(aggregate: { readonly codec: EventCodec<E> }, event: E) =>
   Effect.sync(() => aggregate.codec.encode(event)) // a domain event that cannot encode is a bug: it dies
 
+/**
+ * Decoded events by the stored event they came from, for as long as that object lives: the log
+ * followers of a process (the projections, the order filler) are handed the same objects, so each
+ * event is decoded once for all of them. Decoded events are immutable, so sharing them is safe.
+ */
+const decoded = new WeakMap<RecordedEvent, { readonly codec: object; readonly event: unknown }>()
+
 /** Decodes stored events; one that no longer decodes is a defect, not a business outcome. */
 export const decodeEvents = <E>(aggregate: { readonly codec: EventCodec<E> }, events: ReadonlyArray<RecordedEvent>) =>
-  Effect.sync(() => events.map((e) => aggregate.codec.decode(e.type, e.schemaVersion, e.data)))
+  Effect.sync(() =>
+    events.map((e) => {
+      const known = decoded.get(e)
+      if (known !== undefined && known.codec === aggregate.codec) return known.event as E
+      const event = aggregate.codec.decode(e.type, e.schemaVersion, e.data)
+      decoded.set(e, { codec: aggregate.codec, event })
+      return event
+    }))
