@@ -250,6 +250,23 @@ export const projectionSuite = (name: string, makeLayer: () => Layer.Layer<Proje
         expect(yield* dump([alice, bob], ["ACME", "BETA"])).toEqual(once)
       })))
 
+    it.effect("drops a position closed flat with nothing realized, next to other writes of the same commit", () =>
+      run(Effect.gen(function*() {
+        yield* openMarket(ACME, "10.00")
+        const id = yield* openAccountWith("1000.00")
+        const other = yield* openAccountWith("500.00")
+        yield* trade(id, ACME, "BUY", "5")
+        yield* projectAll
+        expect((yield* portfolioOf(id)).positions.map((p) => p.symbol)).toEqual(["ACME"])
+        yield* trade(id, ACME, "SELL", "5")
+        yield* trade(other, ACME, "BUY", "2")
+        yield* projectAll
+        const closed = yield* portfolioOf(id)
+        expect(closed.positions).toEqual([])
+        expect(closed.cash).toEqual(decimal("1000.00"))
+        expect((yield* portfolioOf(other)).positions.map((p) => [p.symbol, p.quantity])).toEqual([["ACME", decimal("2")]])
+      })))
+
     it.effect("commits several projections in one transaction: all of them or none", () =>
       run(Effect.gen(function*() {
         const { alice, bob } = yield* history

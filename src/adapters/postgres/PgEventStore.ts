@@ -99,8 +99,21 @@ const retention = Effect.map(SqlClient.SqlClient, (sql) =>
       )
   }))
 
+/** The read models' written columns that are not text (PgMigrations): decimals go in as exact text and are cast. */
+const readModelTypes: Record<string, Record<string, string>> = {
+  account_balances: { cash: "numeric", realized_pnl: "numeric", equity: "numeric", as_of_position: "bigint", last_updated: "timestamptz" },
+  portfolio_positions: {
+    quantity: "numeric", avg_cost: "numeric", market_value: "numeric", unrealized_pnl: "numeric", last_updated: "timestamptz",
+    market_price: "numeric", cost_basis: "numeric", realized_pnl: "numeric"
+  },
+  balance_history: { day: "date", cash: "numeric", equity: "numeric" },
+  latest_prices: { price: "numeric", at: "timestamptz" },
+  trade_history: { quantity: "numeric", price: "numeric", executed_at: "timestamptz" },
+  price_bars: { minute: "timestamptz", open: "numeric", high: "numeric", low: "numeric", close: "numeric", ticks: "int" }
+}
+
 export const engine: SqlStores.SqlEngine = {
-  dialect, migrate, retention, readModel: { timestamp: toDate, day: "to_char(day, 'YYYY-MM-DD')" }
+  dialect, migrate, retention, readModel: { timestamp: toDate, day: "to_char(day, 'YYYY-MM-DD')", arrayTypes: readModelTypes }
 }
 
 export interface PgStoreConfig {

@@ -6,7 +6,7 @@ import {
 import { type Bar, type PriceRow, ReadModel, ReadModelUnavailable, type TradeRow } from "../../application/ports/ReadModel.js"
 import {
   type AccountRecord, type BalanceRecord, CheckpointMoved, type PositionRecord, type ProjectionName, projectionNames,
-  ReadModelStore
+  type ReadModelChanges, ReadModelStore
 } from "../../application/ports/ReadModelStore.js"
 import { display } from "../../domain/Decimal.js"
 
@@ -16,6 +16,20 @@ export interface ReadModelDialect {
   readonly timestamp: (t: DateTime.Utc) => Date | number
   /** `balance_history.day` as YYYY-MM-DD text: selected, and compared as text so any string bounds a range. */
   readonly day: string
+  /**
+   * The SQL type of each written column, by table, for engines that take array parameters
+   * (PostgreSQL): then a commit's writes go as one statement of `INSERT … SELECT FROM unnest`
+   * per table, one round trip, instead of a statement per table.
+   */
+  readonly arrayTypes?: Readonly<Record<string, Readonly<Record<string, string>>>>
+}
+
+/** One table's rows of a commit: upserted by `key`; `update` columns take the new values, none keeps an existing row. */
+interface TableWrite {
+  readonly table: string
+  readonly key: string
+  readonly update: ReadonlyArray<string>
+  readonly rows: ReadonlyArray<Record<string, unknown>>
 }
 
 type Decimalish = string | number
@@ -130,6 +144,81 @@ export const make = (dialect: ReadModelDialect) =>
           sql.literal(update.length === 0 ? "DO NOTHING" : `DO UPDATE SET ${update.map((c) => `${c} = excluded.${c}`).join(", ")}`)
         }`, { discard: true })
 
+    /** Every table's rows of the commit, and the positions it removes. */
+    const tableWrites = (changes: ReadModelChanges): Array<TableWrite> => [
+      {
+        table: "account_balances", key: "account_id", update: ["cash", "realized_pnl", "equity", "as_of_position", "last_updated"],
+        rows: (changes.accounts ?? []).map((a) => ({
+          account_id: a.accountId, cash: exactText(a.cash), realized_pnl: exactText(a.realizedPnl), equity: exactText(a.equity),
+          as_of_position: a.asOfPosition, last_updated: ts(a.lastUpdated)
+        }))
+      },
+      {
+        table: "portfolio_positions", key: "account_id, symbol",
+        update: ["quantity", "avg_cost", "market_value", "unrealized_pnl", "last_updated", "market_price", "cost_basis", "realized_pnl"],
+        rows: (changes.positions ?? []).map((p) => ({
+          account_id: p.accountId, symbol: p.symbol, quantity: display(p.quantity, 2), avg_cost: display(p.avgCost, 4),
+          market_value: shown(p.marketValue, 2), unrealized_pnl: shown(p.unrealizedPnl, 2), last_updated: ts(p.lastUpdated),
+          market_price: Option.getOrNull(Option.map(p.marketPrice, exactText)), cost_basis: exactText(p.costBasis),
+          realized_pnl: exactText(p.realizedPnl)
+        }))
+      },
+      {
+        table: "balance_history", key: "account_id, day", update: ["cash", "equity"],
+        rows: (changes.balances ?? []).map((b) => ({ account_id: b.accountId, day: b.date, cash: exactText(b.cash), equity: exactText(b.equity) }))
+      },
+      {
+        table: "latest_prices", key: "symbol", update: ["price", "at"],
+        rows: (changes.prices ?? []).map((p) => ({ symbol: p.symbol, price: exactText(p.price), at: ts(p.at) }))
+      },
+      {
+        table: "trade_history", key: "trade_id", update: [],
+        rows: (changes.trades ?? []).map((t) => ({
+          trade_id: t.tradeId, order_id: t.orderId, account_id: t.accountId, symbol: t.symbol, trade_type: t.side,
+          quantity: display(t.quantity, 2), price: display(t.price, 4), executed_at: ts(t.executedAt)
+        }))
+      },
+      {
+        table: "price_bars", key: "symbol, minute", update: ["open", "high", "low", "close", "ticks"],
+        rows: (changes.bars ?? []).map((b) => ({
+          symbol: b.symbol, minute: ts(b.minute), open: exactText(b.open), high: exactText(b.high), low: exactText(b.low),
+          close: exactText(b.close), ticks: b.ticks
+        }))
+      }
+    ].filter((w) => w.rows.length > 0)
+
+    const onConflict = (w: TableWrite) =>
+      `ON CONFLICT (${w.key}) ${w.update.length === 0 ? "DO NOTHING" : `DO UPDATE SET ${w.update.map((c) => `${c} = excluded.${c}`).join(", ")}`}`
+
+    /** Inside the commit's transaction, after the checkpoints moved: the rows, then the removals. */
+    const write = (writes: ReadonlyArray<TableWrite>, removed: ReadonlyArray<{ readonly accountId: string; readonly symbol: string }>) => {
+      const types = dialect.arrayTypes
+      if (types === undefined) {
+        return Effect.zipRight(
+          Effect.forEach(writes, (w) => upsert(w.table, w.rows, w.key, w.update), { discard: true }),
+          Effect.forEach(removed, (p) =>
+            sql`DELETE FROM portfolio_positions WHERE account_id = ${p.accountId} AND symbol = ${p.symbol}`, { discard: true })
+        )
+      }
+      if (writes.length === 0 && removed.length === 0) return Effect.void
+      // one statement: a data-modifying WITH per table, each row set as column arrays (a fixed number of parameters)
+      const params: Array<unknown> = []
+      const param = (values: ReadonlyArray<unknown>, type: string) => {
+        params.push(values)
+        return `$${params.length}::${type}[]`
+      }
+      const parts = writes.map((w, i) => {
+        const columns = Object.keys(w.rows[0]!)
+        const arrays = columns.map((c) => param(w.rows.map((r) => r[c] ?? null), types[w.table]?.[c] ?? "text"))
+        return `w${i} AS (INSERT INTO ${w.table} (${columns.join(", ")}) SELECT * FROM unnest(${arrays.join(", ")}) ${onConflict(w)})`
+      })
+      if (removed.length > 0) {
+        parts.push(`removed AS (DELETE FROM portfolio_positions p USING unnest(${param(removed.map((r) => r.accountId), "text")}, ${
+          param(removed.map((r) => r.symbol), "text")}) AS r(account_id, symbol) WHERE p.account_id = r.account_id AND p.symbol = r.symbol)`)
+      }
+      return sql.unsafe(`WITH ${parts.join(",\n")} SELECT 1`, params).pipe(Effect.asVoid)
+    }
+
     const inChunks = <A>(ids: ReadonlyArray<string>, query: (chunk: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<A>, SqlError.SqlError>) =>
       Effect.map(Effect.forEach(chunks([...new Set(ids)]), query), (pages) => pages.flat())
 
@@ -149,36 +238,8 @@ export const make = (dialect: ReadModelDialect) =>
             RETURNING name`
           const lost = batch.find((c) => !moved.some((row) => row.name === c.projection))
           if (lost !== undefined) return yield* new CheckpointMoved({ projection: lost.projection, expected: lost.expected })
-          for (const { changes } of batch) {
-            yield* upsert("account_balances", (changes.accounts ?? []).map((a) => ({
-              account_id: a.accountId, cash: exactText(a.cash), realized_pnl: exactText(a.realizedPnl), equity: exactText(a.equity),
-              as_of_position: a.asOfPosition, last_updated: ts(a.lastUpdated)
-            })), "account_id", ["cash", "realized_pnl", "equity", "as_of_position", "last_updated"])
-            yield* upsert("portfolio_positions", (changes.positions ?? []).map((p) => ({
-              account_id: p.accountId, symbol: p.symbol, quantity: display(p.quantity, 2), avg_cost: display(p.avgCost, 4),
-              market_value: shown(p.marketValue, 2), unrealized_pnl: shown(p.unrealizedPnl, 2), last_updated: ts(p.lastUpdated),
-              market_price: Option.getOrNull(Option.map(p.marketPrice, exactText)), cost_basis: exactText(p.costBasis),
-              realized_pnl: exactText(p.realizedPnl)
-            })), "account_id, symbol", [
-              "quantity", "avg_cost", "market_value", "unrealized_pnl", "last_updated", "market_price", "cost_basis", "realized_pnl"
-            ])
-            yield* Effect.forEach(changes.removedPositions ?? [], (p) =>
-              sql`DELETE FROM portfolio_positions WHERE account_id = ${p.accountId} AND symbol = ${p.symbol}`, { discard: true })
-            yield* upsert("balance_history", (changes.balances ?? []).map((b) => ({
-              account_id: b.accountId, day: b.date, cash: exactText(b.cash), equity: exactText(b.equity)
-            })), "account_id, day", ["cash", "equity"])
-            yield* upsert("latest_prices", (changes.prices ?? []).map((p) => ({
-              symbol: p.symbol, price: exactText(p.price), at: ts(p.at)
-            })), "symbol", ["price", "at"])
-            yield* upsert("trade_history", (changes.trades ?? []).map((t) => ({
-              trade_id: t.tradeId, order_id: t.orderId, account_id: t.accountId, symbol: t.symbol, trade_type: t.side,
-              quantity: display(t.quantity, 2), price: display(t.price, 4), executed_at: ts(t.executedAt)
-            })), "trade_id", [])
-            yield* upsert("price_bars", (changes.bars ?? []).map((b) => ({
-              symbol: b.symbol, minute: ts(b.minute), open: exactText(b.open), high: exactText(b.high), low: exactText(b.low),
-              close: exactText(b.close), ticks: b.ticks
-            })), "symbol, minute", ["open", "high", "low", "close", "ticks"])
-          }
+          const changes = batch.map((c) => c.changes)
+          yield* write(changes.flatMap(tableWrites), changes.flatMap((c) => c.removedPositions ?? []))
         })).pipe(
           Effect.catchTag("SqlError", (cause) =>
             new ReadModelUnavailable({ reason: `commit of ${batch.map((c) => c.projection).join(", ")} failed`, cause })),
