@@ -39,6 +39,13 @@ export const describe = (r: OpenLoop.OpenLoopResult) =>
 export const findRate = (options: StepOptions, send: (i: number) => Promise<boolean>) =>
   Effect.promise(async () => {
     const usage = new Map<number, ReturnType<typeof cpuSince>>()
+    // the process's own warm-up (JIT, and the garbage of the set-up collected), not counted: the
+    // first step would otherwise pay for it and, missing, end the search below every rate that passes
+    const warmupRate = options.rates[0]!
+    Progress.status(`${options.label}: warming up at ${f(warmupRate)}/s for ${f(options.warmupSeconds * 3, 1)} s (not counted)`)
+    await OpenLoop.run({
+      rate: warmupRate, warmupSeconds: options.warmupSeconds * 3, seconds: 0, maxInFlight: options.maxInFlight, drainSeconds: options.drainSeconds
+    }, send)
     const search = await OpenLoop.search({
       rates: options.rates,
       refine: options.refine,
