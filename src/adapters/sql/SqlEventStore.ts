@@ -56,7 +56,7 @@ interface EventRow {
   readonly event_id: string
   readonly type: string
   readonly schema_version: number | string
-  readonly timestamp: Date | number | string
+  readonly timestamp: Date | number | string | bigint
   readonly data: Uint8Array
   readonly user_id: string | null
   readonly correlation_id: string | null
@@ -80,7 +80,8 @@ const fromRow = (row: EventRow): RecordedEvent => ({
   eventId: row.event_id,
   type: row.type,
   schemaVersion: Number(row.schema_version),
-  timestamp: DateTime.unsafeMake(typeof row.timestamp === "string" ? Number(row.timestamp) : row.timestamp),
+  // epoch milliseconds as a number (SQLite), or an int8 as text or bigint (PostgreSQL, whatever int8 parser the process installed), or a Date
+  timestamp: DateTime.unsafeMake(row.timestamp instanceof Date ? row.timestamp : Number(row.timestamp)),
   data: new Uint8Array(row.data.buffer, row.data.byteOffset, row.data.byteLength),
   metadata: fromColumns(row),
   hash: hex(row.hash)
