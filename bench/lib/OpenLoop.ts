@@ -191,8 +191,11 @@ export const settle = (result: OpenLoopResult | undefined, seconds: number) =>
 
 /**
  * The highest offered rate that passes, stepping up from the lowest and refining near the edge.
- * Each step starts once the previous one has nothing outstanding (at most `settleSeconds`), and so
- * does whatever follows the search.
+ * A miss does not end the steps while the system still keeps up (so they also show its capacity),
+ * and a pass above a miss counts: the figure is the highest rate whose step met the SLO, and every
+ * step, missed or not, is returned. The refinement tries rates between that pass and the first
+ * miss above it. Each step starts once the previous one has nothing outstanding (at most
+ * `settleSeconds`), and so does whatever follows the search.
  */
 export const search = async (options: SearchOptions, runAt: (rate: number) => Promise<OpenLoopResult>) => {
   const steps: Array<Step> = []
@@ -205,17 +208,14 @@ export const search = async (options: SearchOptions, runAt: (rate: number) => Pr
     return step
   }
   let best: Step | undefined
-  let failedAt: number | undefined
   for (const rate of options.rates) {
     const step = await attempt(rate)
-    if (step.pass && failedAt === undefined) {
-      best = step
-      continue
-    }
-    failedAt ??= rate
-    if (!(options.keepsUp?.(step) ?? false)) break
+    if (step.pass) best = step
+    else if (!(options.keepsUp?.(step) ?? false)) break
   }
-  for (let i = 0; i < options.refine && best !== undefined && failedAt !== undefined; i++) {
+  const missAbove = (rate: number) => Math.min(...steps.filter((s) => !s.pass && s.offeredRate > rate).map((s) => s.offeredRate))
+  let failedAt = best === undefined ? Number.POSITIVE_INFINITY : missAbove(best.offeredRate)
+  for (let i = 0; i < options.refine && best !== undefined && Number.isFinite(failedAt); i++) {
     const rate = Math.round((best.offeredRate + failedAt) / 2)
     if (rate <= best.offeredRate || rate >= failedAt) break
     const step = await attempt(rate)

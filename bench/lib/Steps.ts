@@ -31,16 +31,16 @@ export const describe = (r: OpenLoop.OpenLoopResult) =>
   `; generator lag p99 ${f(r.sendLagP99, 2)} ms`
 
 /**
- * Open-loop steps at rising offered rates until one misses the SLO (P99 under 10 ms, ≤ 0.1 %
- * errors, ≥ 95 % of the offered rate achieved), on while the system still keeps up (for its
- * capacity), then a few rates between the last pass and the first miss. A pause between steps
- * (a second in the full run) lets a missed step's backlog drain.
+ * Open-loop steps at rising offered rates, on while the system keeps up (for its capacity), then a
+ * few rates between the highest pass and the first miss above it; the figure is the highest rate
+ * whose step met the SLO (P99 under 10 ms, ≤ 0.1 % errors, ≥ 95 % of the offered rate achieved).
+ * A pause between steps (a second in the full run) lets a missed step's backlog drain.
  */
 export const findRate = (options: StepOptions, send: (i: number) => Promise<boolean>) =>
   Effect.promise(async () => {
     const usage = new Map<number, ReturnType<typeof cpuSince>>()
     // the process's own warm-up (JIT, and the garbage of the set-up collected), not counted: the
-    // first step would otherwise pay for it and, missing, end the search below every rate that passes
+    // first step would otherwise pay for it
     const warmupRate = options.rates[0]!
     Progress.status(`${options.label}: warming up at ${f(warmupRate)}/s for ${f(options.warmupSeconds * 3, 1)} s (not counted)`)
     await OpenLoop.run({
