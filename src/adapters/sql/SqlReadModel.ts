@@ -57,6 +57,12 @@ interface PositionDbRow {
   readonly realized_pnl: Decimalish
 }
 
+/** An account joined with its positions: one row per position, or one with the position columns null. */
+type PortfolioDbRow = Omit<AccountRow, "realized_pnl" | "last_updated"> & { [K in keyof Omit<PositionDbRow, "account_id">]: PositionDbRow[K] | null } & {
+  readonly account_realized_pnl: Decimalish
+  readonly account_last_updated: Timestampish
+}
+
 interface TradeDbRow {
   readonly trade_id: string
   readonly order_id: string
@@ -300,14 +306,22 @@ export const make = (dialect: ReadModelDialect) =>
         Effect.map(([row]) => Number(row?.position ?? 0)),
         Effect.mapError(unavailable("position read failed"))
       ),
+      // one statement, so the account and its positions come from one snapshot (and one round trip)
       portfolio: (accountId) =>
-        Effect.gen(function*() {
-          const [account] = yield* sql<AccountRow>`SELECT ${sql.literal(ACCOUNT_COLUMNS)} FROM account_balances WHERE account_id = ${accountId}`
-          if (account === undefined) return Option.none()
-          const positions = yield* sql<PositionDbRow>`SELECT ${sql.literal(POSITION_COLUMNS)} FROM portfolio_positions
-            WHERE account_id = ${accountId}`
-          return Option.some(portfolioRow(accountRecord(account), positions.map(positionRecord)))
-        }).pipe(Effect.mapError(unavailable("portfolio query failed"))),
+        sql<PortfolioDbRow>`SELECT a.account_id, a.cash, a.realized_pnl AS account_realized_pnl, a.equity, a.as_of_position,
+            a.last_updated AS account_last_updated, p.symbol, p.quantity, p.avg_cost, p.market_value, p.unrealized_pnl,
+            p.last_updated, p.market_price, p.cost_basis, p.realized_pnl
+          FROM account_balances a LEFT JOIN portfolio_positions p ON p.account_id = a.account_id
+          WHERE a.account_id = ${accountId}`.pipe(
+          Effect.map((rows) => {
+            const first = rows[0]
+            if (first === undefined) return Option.none()
+            const account = accountRecord({ ...first, realized_pnl: first.account_realized_pnl, last_updated: first.account_last_updated })
+            const positions = rows.flatMap((r) => r.symbol === null ? [] : [positionRecord(r as PositionDbRow)])
+            return Option.some(portfolioRow(account, positions))
+          }),
+          Effect.mapError(unavailable("portfolio query failed"))
+        ),
       trades: (accountId, query) =>
         Effect.gen(function*() {
           const cursor = query.cursor === undefined ? Option.none() : decodeTradeCursor(query.cursor)
