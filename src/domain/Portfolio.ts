@@ -20,8 +20,24 @@ export class Portfolio extends Schema.Class<Portfolio>("Portfolio")({
   realizedPnl: Decimal
 }) {}
 
-export const empty = new Portfolio({ cash: zero, positions: HashMap.empty(), realizedPnl: zero }, true)
-const flat = new Position({ quantity: zero, costBasis: zero, realizedPnl: zero }, true)
+/**
+ * An instance from fields that are already valid, as `new Class(fields, true)` builds it (these
+ * classes have no defaults to merge), without the constructor's copying and default lookup: the
+ * fold builds one position and one portfolio per fill, in commands, projections and replays.
+ */
+const trusted = <A extends object>(Class: { readonly prototype: A }, fields: object): A =>
+  Object.assign(Object.create(Class.prototype) as A, fields)
+// fields in the classes' order: structural hashing follows the order of the keys
+const positionOf = (fields: { readonly quantity: BigDecimal.BigDecimal; readonly costBasis: BigDecimal.BigDecimal; readonly realizedPnl: BigDecimal.BigDecimal }) =>
+  trusted(Position, fields)
+const portfolioOf = (fields: {
+  readonly cash: BigDecimal.BigDecimal
+  readonly positions: HashMap.HashMap<Symbol, Position>
+  readonly realizedPnl: BigDecimal.BigDecimal
+}) => trusted(Portfolio, fields)
+
+export const empty = portfolioOf({ cash: zero, positions: HashMap.empty(), realizedPnl: zero })
+const flat = positionOf({ quantity: zero, costBasis: zero, realizedPnl: zero })
 
 export const position = (portfolio: Portfolio, symbol: Symbol): Position =>
   Option.getOrElse(HashMap.get(portfolio.positions, symbol), () => flat)
@@ -46,11 +62,11 @@ export const applyFill = (
   const delta = signed(side, quantity)
   const held = p.quantity
   if (BigDecimal.isZero(held) || BigDecimal.sign(held) === BigDecimal.sign(delta)) {
-    return new Position({
+    return positionOf({
       quantity: BigDecimal.sum(held, delta),
       costBasis: BigDecimal.sum(p.costBasis, BigDecimal.multiply(delta, price)),
       realizedPnl: p.realizedPnl
-    }, true)
+    })
   }
   const heldAbs = BigDecimal.abs(held)
   const closed = BigDecimal.min(quantity, heldAbs)
@@ -62,11 +78,11 @@ export const applyFill = (
   const rest = BigDecimal.subtract(quantity, closed)
   const remainingQty = BigDecimal.sum(held, signed(side, closed))
   const remainingCost = BigDecimal.subtract(p.costBasis, released)
-  return new Position({
+  return positionOf({
     quantity: BigDecimal.sum(remainingQty, signed(side, rest)),
     costBasis: BigDecimal.sum(remainingCost, BigDecimal.multiply(signed(side, rest), price)),
     realizedPnl: BigDecimal.sum(p.realizedPnl, realized)
-  }, true)
+  })
 }
 
 export const applyTrade = (
@@ -76,24 +92,24 @@ export const applyTrade = (
   const before = position(portfolio, trade.symbol)
   const after = applyFill(before, trade.tradeType, trade.quantity, trade.price)
   const notional = BigDecimal.multiply(trade.quantity, trade.price)
-  return new Portfolio({
+  return portfolioOf({
     cash: trade.tradeType === "BUY" ? BigDecimal.subtract(portfolio.cash, notional) : BigDecimal.sum(portfolio.cash, notional),
     positions: HashMap.set(portfolio.positions, trade.symbol, after),
     realizedPnl: BigDecimal.sum(portfolio.realizedPnl, BigDecimal.subtract(after.realizedPnl, before.realizedPnl))
-  }, true)
+  })
 }
 
-// The constructors here skip validation (the `true`): their inputs are already-valid decimals.
+// The instances here are built without validation (`trusted`): their inputs are already-valid decimals.
 
 /** The portfolio's evolve: the account's own `evolve`, projections and as-of queries all call it. */
 export const evolve = (portfolio: Portfolio, event: AccountEvent): Portfolio => {
   switch (event._tag) {
     case "AccountOpened":
-      return new Portfolio({ ...empty, cash: event.initialBalance }, true)
+      return portfolioOf({ cash: event.initialBalance, positions: empty.positions, realizedPnl: empty.realizedPnl })
     case "FundsDeposited":
-      return new Portfolio({ ...portfolio, cash: BigDecimal.sum(portfolio.cash, event.amount) }, true)
+      return portfolioOf({ cash: BigDecimal.sum(portfolio.cash, event.amount), positions: portfolio.positions, realizedPnl: portfolio.realizedPnl })
     case "FundsWithdrawn":
-      return new Portfolio({ ...portfolio, cash: BigDecimal.subtract(portfolio.cash, event.amount) }, true)
+      return portfolioOf({ cash: BigDecimal.subtract(portfolio.cash, event.amount), positions: portfolio.positions, realizedPnl: portfolio.realizedPnl })
     case "TradeExecuted":
       return applyTrade(portfolio, event)
     case "RiskLimitsSet":

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Array, BigDecimal, DateTime, FastCheck as fc, HashMap, Option } from "effect"
+import { Array, BigDecimal, DateTime, Equal, FastCheck as fc, Hash, HashMap, Option, Schema } from "effect"
 import {
   type AccountEvent, AccountOpened, FundsDeposited, FundsWithdrawn, OrderCancelled, OrderPlaced, RiskLimitsSet, type Side,
   TradeExecuted
@@ -239,6 +239,22 @@ describe("Decimal: half-even rounding for display", () => {
     ["1.23455", 4, "1.2346"]
   ] as const)("roundHalfEven(%s, %i) is %s", (value, scale, rounded) => {
     expect(roundHalfEven(decimal(value), scale)).toEqual(decimal(rounded))
+  })
+
+  it("folds into the same values the classes' own constructors build: equal, same hash, same encoding", () => {
+    const folded = Portfolio.applyTrade(portfolioAfter([opened("1000.00")]), {
+      symbol: Symbol.make("ACME"), tradeType: "BUY", quantity: decimal("3"), price: decimal("10")
+    })
+    const built = new Portfolio.Portfolio({
+      cash: decimal("970.00"),
+      positions: HashMap.make([Symbol.make("ACME"), new Portfolio.Position({ quantity: decimal("3"), costBasis: decimal("30"), realizedPnl: zero })]),
+      realizedPnl: zero
+    })
+    expect(folded).toBeInstanceOf(Portfolio.Portfolio)
+    expect(Portfolio.position(folded, Symbol.make("ACME"))).toBeInstanceOf(Portfolio.Position)
+    expect(Equal.equals(folded, built)).toBe(true)
+    expect(Hash.hash(folded)).toBe(Hash.hash(built))
+    expect(Schema.encodeSync(Portfolio.Portfolio)(folded)).toEqual(Schema.encodeSync(Portfolio.Portfolio)(built))
   })
 
   it("divides with half-even rounding at the scale", () => {
