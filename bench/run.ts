@@ -53,7 +53,16 @@ const program = Effect.gen(function*() {
   const results: Results = {}
   const seconds: Record<string, number> = {}
   const failed: Record<string, string> = {}
+  const collectGarbage = (globalThis as { gc?: () => void }).gc
   for (const name of s.scenarios) {
+    // each scenario starts from a clean server: the previous one's dirty pages written out and its
+    // WAL recycled now, not by a checkpoint that would start in the middle of this one's windows
+    yield* onServer(s.pgUrl, (sql) => sql.unsafe("CHECKPOINT")).pipe(
+      Effect.catchAllCause((cause) => Effect.sync(() => Progress.line(`(no CHECKPOINT before ${name}: ${Cause.pretty(cause).split("\n")[0]})`)))
+    )
+    // and from a collected heap in this process (npm run bench passes --expose-gc): the previous
+    // scenario's garbage is not collected in this one's windows
+    collectGarbage?.()
     const began = Progress.elapsed()
     // a scenario that fails is reported and the others still run; the run then exits non-zero
     yield* scenarios[name](s, results).pipe(Effect.catchAllCause((cause) =>
