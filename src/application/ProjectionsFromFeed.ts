@@ -1,5 +1,5 @@
 import { Clock, Duration, Effect, Option, Schedule, Stream } from "effect"
-import { applyBatches } from "./Projections.js"
+import { applyBatches, checkpoints as storedCheckpoints } from "./Projections.js"
 import { EventStore, type RecordedEvent } from "./ports/EventStore.js"
 import { type ProjectionName, projectionNames, ReadModelStore } from "./ports/ReadModelStore.js"
 
@@ -58,10 +58,8 @@ const follow = <E, EC, R>(feed: Stream.Stream<FeedBatch<EC>, E, R>, options: Fee
       Effect.gen(function*() {
         const ready = new Map([...checkpoints].filter(([, at]) => at >= from - 1))
         if (ready.size === 0) return
-        const next = yield* applyBatches(ready, events).pipe(
-          // moved by someone else (a second instance, a rebuild): go on from where they are now
-          Effect.catchTag("CheckpointMoved", () => Effect.map(Effect.forEach(ready.keys(), (name) => Effect.map(store.checkpoint(name), (at) => [name, at] as const)), (pairs) => new Map(pairs)))
-        )
+        // moved by someone else (a second instance, a rebuild): go on from where they all are now
+        const next = yield* applyBatches(ready, events).pipe(Effect.catchTag("CheckpointMoved", () => storedCheckpoints))
         for (const [name, at] of next) checkpoints.set(name, at)
       })
 
