@@ -1,4 +1,4 @@
-import { Effect, Schema } from "effect"
+import { Effect, FiberRef, Schema } from "effect"
 import type { AccountEvent } from "../domain/AccountEvents.js"
 import type { AccountRejection } from "../domain/AccountRejections.js"
 import type { Decider } from "../domain/Decider.js"
@@ -51,20 +51,27 @@ export const Markets: Aggregate<MarketCommand, MarketState, MarketEvent, MarketR
 export const encodeEvent = <E>(aggregate: { readonly codec: EventCodec<E> }, event: E) =>
   Effect.sync(() => aggregate.codec.encode(event)) // a domain event that cannot encode is a bug: it dies
 
+type DecodeMemo = WeakMap<RecordedEvent, { readonly codec: object; readonly event: unknown }>
+
+/** Decoded events by the stored event they came from, inside `sharingDecodes` only. */
+const decodeMemo = FiberRef.unsafeMake<DecodeMemo | undefined>(undefined)
+
 /**
- * Decoded events by the stored event they came from, for as long as that object lives: the log
- * followers of a process (the projections, the order filler) are handed the same objects, so each
- * event is decoded once for all of them. Decoded events are immutable, so sharing them is safe.
+ * Runs `effect` with its decodes shared: a stored event decoded twice inside it (the projections
+ * of one page each decode the page) is decoded once. Decoded events are immutable, so sharing
+ * them is safe; the memo ends with `effect`, so nothing is kept beyond it.
  */
-const decoded = new WeakMap<RecordedEvent, { readonly codec: object; readonly event: unknown }>()
+export const sharingDecodes = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.suspend(() => Effect.locally(effect, decodeMemo, new WeakMap()))
 
 /** Decodes stored events; one that no longer decodes is a defect, not a business outcome. */
 export const decodeEvents = <E>(aggregate: { readonly codec: EventCodec<E> }, events: ReadonlyArray<RecordedEvent>) =>
-  Effect.sync(() =>
-    events.map((e) => {
-      const known = decoded.get(e)
-      if (known !== undefined && known.codec === aggregate.codec) return known.event as E
-      const event = aggregate.codec.decode(e.type, e.schemaVersion, e.data)
-      decoded.set(e, { codec: aggregate.codec, event })
-      return event
-    }))
+  FiberRef.getWith(decodeMemo, (memo) =>
+    Effect.sync(() =>
+      events.map((e) => {
+        const known = memo?.get(e)
+        if (known !== undefined && known.codec === aggregate.codec) return known.event as E
+        const event = aggregate.codec.decode(e.type, e.schemaVersion, e.data)
+        memo?.set(e, { codec: aggregate.codec, event })
+        return event
+      })))

@@ -1,4 +1,5 @@
 import { Chunk, Duration, Effect, Option, Schedule, Schema, Stream } from "effect"
+import { sharingDecodes } from "./Aggregate.js"
 import * as PortfolioProjection from "./projections/PortfolioProjection.js"
 import * as PriceBars from "./projections/PriceBars.js"
 import * as TradeHistory from "./projections/TradeHistory.js"
@@ -50,13 +51,17 @@ const POLL = Duration.millis(20)
  */
 export const applyBatches = (checkpoints: ReadonlyMap<ProjectionName, number>, events: ReadonlyArray<RecordedEvent>) =>
   Effect.gen(function*() {
-    const commits: Array<ProjectionCommit> = []
-    for (const [name, checkpoint] of checkpoints) {
-      const fresh = events.filter((e) => e.position > checkpoint)
-      const last = fresh[fresh.length - 1]
-      if (last === undefined) continue
-      commits.push({ projection: name, expected: checkpoint, next: last.position, changes: yield* projections[name].project(fresh) })
-    }
+    // the projections decode the same stored events: each is decoded once for all of them
+    const commits = yield* sharingDecodes(Effect.gen(function*() {
+      const commits: Array<ProjectionCommit> = []
+      for (const [name, checkpoint] of checkpoints) {
+        const fresh = events.filter((e) => e.position > checkpoint)
+        const last = fresh[fresh.length - 1]
+        if (last === undefined) continue
+        commits.push({ projection: name, expected: checkpoint, next: last.position, changes: yield* projections[name].project(fresh) })
+      }
+      return commits
+    }))
     const next = new Map(checkpoints)
     if (commits.length === 0) return next
     yield* (yield* ReadModelStore).commit(commits)
