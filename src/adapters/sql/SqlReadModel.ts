@@ -18,8 +18,8 @@ export interface ReadModelDialect {
   readonly day: string
   /**
    * The SQL type of each written column, by table, for engines that take array parameters
-   * (PostgreSQL): then a commit's writes go as one statement of `INSERT … SELECT FROM unnest`
-   * per table, one round trip, instead of a statement per table.
+   * (PostgreSQL): then all of a commit's rows go as one statement, an `INSERT … SELECT FROM unnest`
+   * per table in a `WITH`, one round trip instead of a statement per table.
    */
   readonly arrayTypes?: Readonly<Record<string, Readonly<Record<string, string>>>>
 }
@@ -143,14 +143,15 @@ export const make = (dialect: ReadModelDialect) =>
     yield* Effect.forEach(projectionNames, (name) =>
       sql`INSERT INTO projection_checkpoints (name, position) VALUES (${name}, 0) ON CONFLICT (name) DO NOTHING`, { discard: true })
 
-    /** Multi-row upsert: `update` columns take the new values; none means an existing row is kept. */
-    const upsert = (table: string, rows: ReadonlyArray<Record<string, unknown>>, key: string, update: ReadonlyArray<string>) =>
-      Effect.forEach(chunks(rows), (chunk) =>
-        sql`INSERT INTO ${sql(table)} ${sql.insert(chunk)} ON CONFLICT (${sql.literal(key)}) ${
-          sql.literal(update.length === 0 ? "DO NOTHING" : `DO UPDATE SET ${update.map((c) => `${c} = excluded.${c}`).join(", ")}`)
-        }`, { discard: true })
+    const onConflict = (w: TableWrite) =>
+      `ON CONFLICT (${w.key}) ${w.update.length === 0 ? "DO NOTHING" : `DO UPDATE SET ${w.update.map((c) => `${c} = excluded.${c}`).join(", ")}`}`
 
-    /** Every table's rows of the commit, and the positions it removes. */
+    /** Multi-row upserts, in chunks. */
+    const upsert = (w: TableWrite) =>
+      Effect.forEach(chunks(w.rows), (chunk) =>
+        sql`INSERT INTO ${sql(w.table)} ${sql.insert(chunk)} ${sql.literal(onConflict(w))}`, { discard: true })
+
+    /** The rows one projection's changes write, table by table (the positions it removes are apart). */
     const tableWrites = (changes: ReadModelChanges): Array<TableWrite> => [
       {
         table: "account_balances", key: "account_id", update: ["cash", "realized_pnl", "equity", "as_of_position", "last_updated"],
@@ -193,15 +194,12 @@ export const make = (dialect: ReadModelDialect) =>
       }
     ].filter((w) => w.rows.length > 0)
 
-    const onConflict = (w: TableWrite) =>
-      `ON CONFLICT (${w.key}) ${w.update.length === 0 ? "DO NOTHING" : `DO UPDATE SET ${w.update.map((c) => `${c} = excluded.${c}`).join(", ")}`}`
-
     /** Inside the commit's transaction, after the checkpoints moved: the rows, then the removals. */
     const write = (writes: ReadonlyArray<TableWrite>, removed: ReadonlyArray<{ readonly accountId: string; readonly symbol: string }>) => {
       const types = dialect.arrayTypes
       if (types === undefined) {
         return Effect.zipRight(
-          Effect.forEach(writes, (w) => upsert(w.table, w.rows, w.key, w.update), { discard: true }),
+          Effect.forEach(writes, upsert, { discard: true }),
           Effect.forEach(removed, (p) =>
             sql`DELETE FROM portfolio_positions WHERE account_id = ${p.accountId} AND symbol = ${p.symbol}`, { discard: true })
         )
