@@ -1,7 +1,7 @@
 import { Clock, Duration, Effect, Option, Schedule, Stream } from "effect"
 import { applyBatches, checkpoints as storedCheckpoints } from "./Projections.js"
 import { EventStore, type RecordedEvent } from "./ports/EventStore.js"
-import { type ProjectionName, projectionNames, ReadModelStore } from "./ports/ReadModelStore.js"
+import type { ProjectionName, ReadModelStore } from "./ports/ReadModelStore.js"
 
 /**
  * One delivery of a partitioned copy of the global log (a Kinesis shard's page of records): each
@@ -37,12 +37,10 @@ const PAGE = 1000
  */
 const follow = <E, EC, R>(feed: Stream.Stream<FeedBatch<EC>, E, R>, options: FeedOptions) =>
   Effect.gen(function*() {
-    const store = yield* ReadModelStore
     const log = yield* EventStore
     const gapWait = Duration.toMillis(options.gapWait ?? Duration.seconds(5))
     const maxBuffered = options.maxBuffered ?? 10_000
-    const checkpoints = new Map<ProjectionName, number>()
-    for (const name of projectionNames) checkpoints.set(name, yield* store.checkpoint(name))
+    const checkpoints: Map<ProjectionName, number> = yield* storedCheckpoints
     /** Every projection has applied up to here: the next position needed is one above. */
     const applied = () => Math.min(...checkpoints.values())
     const buffer = new Map<number, RecordedEvent>()
