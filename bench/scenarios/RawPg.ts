@@ -11,9 +11,23 @@ const { f } = Progress
 const SAMPLE = 4096
 const STREAMS = 64
 
-/** A pg pool, ended with the scope. */
+/**
+ * A pg pool, ended with the scope. `end()` resolves before its connections' sockets have closed, so
+ * a database dropped `WITH (FORCE)` right after can still reach one: the server's termination then
+ * arrives as the pool's `error` event, which crashes the process when nobody listens. After the end
+ * that is no news; before it, the failing query reports it anyway, and the line says which pool.
+ */
 export const pool = (config: pg.PoolConfig) =>
-  Effect.acquireRelease(Effect.sync(() => new pg.Pool(config)), (p) => Effect.promise(() => p.end()))
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      const p = new pg.Pool(config)
+      p.on("error", (error) => {
+        if (!p.ending) Progress.line(`pg pool: an idle connection failed: ${error.message}`)
+      })
+      return p
+    }),
+    (p) => Effect.promise(() => p.end())
+  )
 
 interface Column {
   readonly name: string

@@ -33,7 +33,9 @@ describe("npm run bench -- --quick", () => {
         execFile("npm", ["run", "-s", "bench", "--", "--quick", "--out", out], { maxBuffer: 64 * 1024 * 1024, timeout: 280_000 },
           (error, stdout, stderr) => resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : 1, output: stdout + stderr }))
       })
-      expect(run.code, run.output.slice(-4000)).toBe(0)
+      // where it went wrong (a crash prints the error first, then objects) and how it ended
+      const failedAt = Math.max(0, run.output.search(/Unhandled|Error:|error:/))
+      expect(run.code, `${run.output.slice(failedAt, failedAt + 2500)}\n…\n${run.output.slice(-1500)}`).toBe(0)
       console.log(`npm run bench -- --quick took ${((performance.now() - began) / 1000).toFixed(1)} s`)
       const results = JSON.parse(readFileSync(out, "utf8")) as Record<string, unknown>
       const required = runRedisSuites ? [...REQUIRED, ...WITH_REDIS] : REQUIRED
