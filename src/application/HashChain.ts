@@ -11,19 +11,36 @@ export interface Linkable extends NewEvent {
   readonly position: number
 }
 
-/** Each field as a 4-byte big-endian length and its bytes, in order. */
+/** Reused by every framing: a frame is hashed before the next one is written. */
+let scratch = Buffer.allocUnsafe(4096)
+
+/**
+ * Each field as a 4-byte big-endian length and its bytes, in order, written into `scratch` (grown
+ * when a field might not fit: a UTF-16 unit takes at most 3 bytes) and valid until the next call.
+ */
 const frame = (fields: ReadonlyArray<string | Uint8Array>): Buffer => {
-  const parts = fields.map((value) => typeof value === "string" ? Buffer.from(value, "utf8") : value)
-  let size = 0
-  for (const part of parts) size += 4 + part.length
-  const out = Buffer.allocUnsafe(size)
-  let offset = 0
-  for (const part of parts) {
-    offset = out.writeUInt32BE(part.length, offset)
-    out.set(part, offset)
-    offset += part.length
+  for (;;) {
+    let offset = 0
+    let fits = true
+    for (const value of fields) {
+      const isText = typeof value === "string"
+      if (scratch.length - offset - 4 < (isText ? value.length * 3 : value.length)) {
+        fits = false
+        break
+      }
+      let size: number
+      if (isText) {
+        size = scratch.write(value, offset + 4, "utf8")
+      } else {
+        scratch.set(value, offset + 4)
+        size = value.length
+      }
+      scratch.writeUInt32BE(size, offset)
+      offset += 4 + size
+    }
+    if (fits) return scratch.subarray(0, offset)
+    scratch = Buffer.allocUnsafe(scratch.length * 2)
   }
-  return out
 }
 
 /**

@@ -66,27 +66,19 @@ export const dialect: SqlEventStore.SqlDialect = {
        UPDATE event_head SET position = $16, hash = $17 WHERE id = 1`,
       [...columns(rows), head.position, Buffer.from(head.hash, "hex")]
     ).pipe(Effect.asVoid),
-  // a whole commit in one autocommitted statement: the head moves only if it is still where this
-  // store left it and every aggregate is at its expected version; the rows go in only if it moved.
-  // A writer in another process that holds the head makes this wait, then see the head moved.
+  // a whole commit in one autocommitted statement (ledgerline_append_if_head, migration 0005):
+  // it waits for a commit that holds the head, then moves the head only if it is at `expected`
+  // and every aggregate at its expected version; the rows go in only if it moved
   insertIfUnchanged: (sql, rows, expected, head, checks) =>
-    sql.unsafe<{ written: number | string }>(
-      `WITH head AS (
-         UPDATE event_head SET position = $16, hash = $17
-         WHERE id = 1 AND position = $18 AND hash = $19
-           AND (SELECT count(*) FROM unnest($20::text[], $21::int[]) AS c(id, version)
-                WHERE coalesce((SELECT e.version FROM events e WHERE e.aggregate_id = c.id ORDER BY e.version DESC LIMIT 1), 0)
-                  = c.version) = $22
-         RETURNING 1
-       ), inserted AS (
-         INSERT INTO events (${SqlEventStore.COLUMNS}) ${ROWS} WHERE EXISTS (SELECT 1 FROM head)
-       )
-       SELECT count(*) AS written FROM head`,
+    sql.unsafe<{ written: boolean }>(
+      `SELECT ledgerline_append_if_head($1, $2, $3, $4, $5::text[], $6::int[], $7::bigint[], $8::text[], $9::int[], $10::uuid[],
+         $11::text[], $12::smallint[], $13::timestamptz[], $14::bytea[], $15::text[], $16::text[], $17::text[], $18::text[],
+         $19::bytea[], $20::uuid[], $21::uuid[]) AS written`,
       [
-        ...columns(rows), head.position, Buffer.from(head.hash, "hex"), expected.position, Buffer.from(expected.hash, "hex"),
-        checks.map((c) => c.aggregateId), checks.map((c) => c.version), checks.length
+        expected.position, Buffer.from(expected.hash, "hex"), head.position, Buffer.from(head.hash, "hex"),
+        checks.map((c) => c.aggregateId), checks.map((c) => c.version), ...columns(rows)
       ]
-    ).pipe(Effect.map(([row]) => Number(row?.written ?? 0) === 1))
+    ).pipe(Effect.map(([row]) => row?.written === true))
 }
 
 /** The logged purge is the database's own function, so psql users get the same guarantee. */

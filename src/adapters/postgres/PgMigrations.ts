@@ -188,9 +188,40 @@ const compactMetadata = statements(
   `DROP INDEX events_command_idx`
 )
 
+// The one-statement commit as a function (docs/adr/0020): it first waits for any commit holding
+// the head, then checks and writes with statements that see that commit (each statement of a
+// volatile function takes a fresh snapshot), so a batch chained on an earlier one's head can be
+// sent before that one has committed.
+const appendIfHead = statements(
+  `CREATE FUNCTION ledgerline_append_if_head(
+    p_expected_position bigint, p_expected_hash bytea, p_position bigint, p_hash bytea,
+    p_check_ids text[], p_check_versions int[],
+    p_positions bigint[], p_aggregate_ids text[], p_versions int[], p_event_ids uuid[], p_types text[], p_schema_versions smallint[],
+    p_timestamps timestamptz[], p_data bytea[], p_user_ids text[], p_correlation_ids text[], p_causation_ids text[],
+    p_command_ids text[], p_hashes bytea[], p_user_uuids uuid[], p_command_uuids uuid[]
+  ) RETURNS boolean LANGUAGE plpgsql AS $$
+  BEGIN
+    PERFORM 1 FROM event_head WHERE id = 1 FOR UPDATE;
+    UPDATE event_head SET position = p_position, hash = p_hash
+    WHERE id = 1 AND position = p_expected_position AND hash = p_expected_hash
+      AND (SELECT count(*) FROM unnest(p_check_ids, p_check_versions) AS c(id, version)
+           WHERE coalesce((SELECT e.version FROM events e WHERE e.aggregate_id = c.id ORDER BY e.version DESC LIMIT 1), 0)
+             = c.version) = cardinality(p_check_ids);
+    IF NOT FOUND THEN
+      RETURN false;
+    END IF;
+    INSERT INTO events (position, aggregate_id, version, event_id, type, schema_version, timestamp, data, user_id,
+                        correlation_id, causation_id, command_id, hash, user_uuid, command_uuid)
+    SELECT * FROM unnest(p_positions, p_aggregate_ids, p_versions, p_event_ids, p_types, p_schema_versions, p_timestamps,
+                         p_data, p_user_ids, p_correlation_ids, p_causation_ids, p_command_ids, p_hashes, p_user_uuids, p_command_uuids);
+    RETURN true;
+  END $$`
+)
+
 /** Every migration, by `<id>_<name>`: `migrate` runs those a database has not run yet. */
 export const migrations = {
-  "0001_events": events, "0002_checkpoints": checkpoints, "0003_read_models": readModels, "0004_compact_metadata": compactMetadata
+  "0001_events": events, "0002_checkpoints": checkpoints, "0003_read_models": readModels, "0004_compact_metadata": compactMetadata,
+  "0005_append_if_head": appendIfHead
 }
 
 /** Creates or upgrades the schema; safe to run from several processes at once (the migrator locks). */

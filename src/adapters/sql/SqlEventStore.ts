@@ -1,5 +1,6 @@
 import { SqlClient, type SqlError } from "@effect/sql"
 import { DateTime, Duration, Effect, Either, Option, Schedule, Stream, SubscriptionRef } from "effect"
+import type { Mutable } from "effect/Types"
 import { catchUp } from "../../application/CatchUp.js"
 import { GENESIS, link } from "../../application/HashChain.js"
 import {
@@ -27,7 +28,9 @@ export interface SqlDialect {
   /**
    * The one-statement commit, for engines that can: writes the rows and moves `event_head` to
    * `head` only if the head is still at `expected` and each aggregate of `checks` is still at its
-   * expected version (0: none yet); true when it wrote, false when it wrote nothing.
+   * expected version (0: none yet); true when it wrote, false when it wrote nothing. It must wait
+   * for a commit in flight that holds the head and judge by what that one wrote: a batch chained
+   * on an earlier batch's head is sent before that batch has committed (docs/adr/0020).
    */
   readonly insertIfUnchanged?: (
     sql: SqlClient.SqlClient,
@@ -115,11 +118,19 @@ export const make = (dialect: SqlDialect, options: SqlEventStoreOptions = defaul
             aggregateId: request.aggregateId, expectedVersion: request.expectedVersion, actualVersion: actual
           }))
         }
-        const recorded = request.events.map((event, i): RecordedEvent => {
-          const stored = { ...event, aggregateId: request.aggregateId, version: actual + i + 1, position: ++position }
-          previous = link(previous, stored)
-          return { ...stored, hash: previous }
-        })
+        const recorded: Array<RecordedEvent> = []
+        for (let i = 0; i < request.events.length; i++) {
+          const event = request.events[i]!
+          // one object of the fields stored, in one shape, linked in place (spreading each event
+          // twice cost more than hashing it)
+          const row: Mutable<RecordedEvent> = {
+            position: ++position, aggregateId: request.aggregateId, version: actual + i + 1, eventId: event.eventId,
+            type: event.type, schemaVersion: event.schemaVersion, timestamp: event.timestamp, data: event.data,
+            metadata: event.metadata, hash: ""
+          }
+          row.hash = previous = link(previous, row)
+          recorded.push(row)
+        }
         current.set(request.aggregateId, actual + recorded.length)
         rows.push(...recorded)
         return Either.right({ nextVersion: actual + recorded.length, events: recorded })
@@ -158,6 +169,16 @@ export const make = (dialect: SqlDialect, options: SqlEventStoreOptions = defaul
 
     /** The chain head as this store last committed it: the fast path assumes nobody moved it since. */
     let lastHead: ChainLink | undefined = undefined
+    /**
+     * The head once every batch taken so far has committed as assigned: a batch may be assigned
+     * from it and sent before those commit (docs/adr/0020). Undefined while a taken batch's head
+     * cannot be known before it commits (it takes the locked path).
+     */
+    let tip: ChainLink | undefined = undefined
+    /** Batches taken so far; the last one taken keeps `tip` in step when it settles. */
+    let taken = 0
+    /** Aggregates of the batches taken and not yet settled, with how many of them hold each. */
+    const unsettled = new Map<string, number>()
 
     /** Locks the head, reads every aggregate's version, then writes: right whatever other writers did. */
     const commitLocked = (batch: ReadonlyArray<GroupCommit.AppendRequest>) =>
@@ -174,10 +195,11 @@ export const make = (dialect: SqlDialect, options: SqlEventStoreOptions = defaul
       }))
 
     /**
-     * One statement, no explicit transaction: positions and links computed from the head this store
-     * last wrote, each append taken at its word; the statement writes only if both still hold.
-     * When another process moved the head or a version is not the expected one it writes nothing,
-     * and the batch goes through the locked path.
+     * One statement, no explicit transaction: positions and links computed from `expected`, each
+     * append taken at its word; the statement writes only if the head is at `expected` and every
+     * version as expected. When another process moved the head, a batch before this one did not
+     * commit as assigned, or a version is not the expected one, it writes nothing, and the batch
+     * goes through the locked path.
      */
     const commitOptimistic = (
       insertIfUnchanged: NonNullable<SqlDialect["insertIfUnchanged"]>,
@@ -186,31 +208,75 @@ export const make = (dialect: SqlDialect, options: SqlEventStoreOptions = defaul
     ) => {
       const assigned = assign(batch, expected, new Map(batch.map((r) => [r.aggregateId, r.expectedVersion])))
       const checks = batch.map((r) => ({ aggregateId: r.aggregateId, version: r.expectedVersion }))
-      return insertIfUnchanged(sql, assigned.rows, expected, assigned.head, checks).pipe(
-        Effect.map((written) => written ? Option.some(assigned) : Option.none())
-      )
+      return {
+        head: assigned.head,
+        attempt: insertIfUnchanged(sql, assigned.rows, expected, assigned.head, checks).pipe(
+          Effect.map((written) => written ? Option.some(assigned) : Option.none())
+        )
+      }
     }
 
-    const commitBatch = (batch: ReadonlyArray<GroupCommit.AppendRequest>) =>
-      Effect.gen(function*() {
-        const expected = lastHead
-        // one append per aggregate: a second one of the same aggregate needs the first's outcome
-        const optimistic = dialect.insertIfUnchanged !== undefined && expected !== undefined &&
-          new Set(batch.map((r) => r.aggregateId)).size === batch.length
-        const fast = optimistic ? yield* commitOptimistic(dialect.insertIfUnchanged!, expected, batch) : Option.none()
-        return Option.isSome(fast) ? fast.value : yield* commitLocked(batch)
-      }).pipe(
-        Effect.tap(({ head, rows }) => Effect.sync(() => {
-          lastHead = head
-          remember(rows)
-        })),
-        Effect.tapError(() => Effect.sync(() => { lastHead = undefined })),
-        Effect.tap(({ head }) => SubscriptionRef.update(committed, (p) => Math.max(p, head.position))),
-        Effect.map(({ outcomes }) => outcomes),
-        Effect.mapError(unavailable("append failed; nothing of the batch was written"))
-      )
+    /**
+     * A batch goes out at once, chained on `tip`, when the batches before it may still be
+     * committing, if it can be assigned without their outcome: the dialect has the one-statement
+     * commit, every earlier batch was assigned from a known head, and none of its aggregates is in
+     * an unsettled batch (one append per aggregate within it, too). Otherwise it waits for the
+     * batch before to settle and commits from the head as committed.
+     */
+    const commitBatch = (batch: ReadonlyArray<GroupCommit.AppendRequest>, previous: Effect.Effect<void>) =>
+      Effect.suspend(() => {
+        const seq = ++taken
+        const ids = batch.map((r) => r.aggregateId)
+        const chainable = dialect.insertIfUnchanged !== undefined && new Set(ids).size === ids.length
+        const chained = chainable && tip !== undefined && !ids.some((id) => unsettled.has(id))
+          ? commitOptimistic(dialect.insertIfUnchanged!, tip, batch)
+          : undefined
+        tip = chained?.head
+        for (const id of ids) unsettled.set(id, (unsettled.get(id) ?? 0) + 1)
+        return Effect.gen(function*() {
+          const early = chained === undefined ? undefined : yield* Effect.either(chained.attempt)
+          // it did not write: every batch chained after it will not either, so none more is
+          if (early !== undefined && !(Either.isRight(early) && Option.isSome(early.right))) tip = undefined
+          yield* previous
+          if (early !== undefined) {
+            if (Either.isLeft(early)) return yield* Effect.fail(early.left)
+            if (Option.isSome(early.right)) return early.right.value
+          }
+          const expected = lastHead
+          if (chained === undefined && chainable && expected !== undefined) {
+            const serial = commitOptimistic(dialect.insertIfUnchanged!, expected, batch)
+            // its head is known now: a batch taken after it may chain on it again
+            if (seq === taken) tip = serial.head
+            const fast = yield* serial.attempt
+            if (Option.isSome(fast)) return fast.value
+            tip = undefined
+          }
+          return yield* commitLocked(batch)
+        }).pipe(
+          Effect.tap(({ head, rows }) => Effect.sync(() => {
+            lastHead = head
+            if (seq === taken) tip = head
+            remember(rows)
+          })),
+          Effect.tapError(() => Effect.sync(() => {
+            lastHead = undefined
+            if (seq === taken) tip = undefined
+          })),
+          Effect.tap(({ head }) => SubscriptionRef.update(committed, (p) => Math.max(p, head.position))),
+          Effect.ensuring(Effect.sync(() => {
+            for (const id of ids) {
+              const n = unsettled.get(id)! - 1
+              if (n === 0) unsettled.delete(id)
+              else unsettled.set(id, n)
+            }
+          })),
+          Effect.map(({ outcomes }) => outcomes),
+          Effect.mapError(unavailable("append failed; nothing of the batch was written"))
+        )
+      })
 
-    const append = yield* GroupCommit.make(commitBatch, options.groupCommit)
+    // with the one-statement commit, a second batch can be on its way while the first commits
+    const append = yield* GroupCommit.make(commitBatch, options.groupCommit, dialect.insertIfUnchanged === undefined ? 1 : 2)
 
     const readAll = (fromPosition: number, limit: number) =>
       sql<EventRow>`SELECT ${sql.literal(readColumns)} FROM events WHERE position >= ${fromPosition} ORDER BY position LIMIT ${limit}`.pipe(

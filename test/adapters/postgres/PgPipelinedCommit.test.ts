@@ -1,0 +1,123 @@
+import { SqlClient } from "@effect/sql"
+import { PgClient } from "@effect/sql-pg"
+import { describe, expect, it } from "@effect/vitest"
+import { Context, DateTime, Deferred, Effect, Fiber, Layer, Option, type Redacted } from "effect"
+import * as PgEventStore from "../../../src/adapters/postgres/PgEventStore.js"
+import * as SqlStores from "../../../src/adapters/sql/SqlStores.js"
+import { verifyChain } from "../../../src/application/ChainVerification.js"
+import { GENESIS, link } from "../../../src/application/HashChain.js"
+import { type ChainLink, EventStore, type NewEvent, type RecordedEvent } from "../../../src/application/ports/EventStore.js"
+import { freshSchema, runPgSuites } from "./pgTest.js"
+
+const at = DateTime.unsafeMake(1_767_225_600_000)
+let ids = 0
+const event = (note: string): NewEvent => ({
+  eventId: `0190a000-0000-7000-8000-${String(++ids).padStart(12, "0")}`, type: "Noted", schemaVersion: 1, timestamp: at,
+  data: new TextEncoder().encode(note), metadata: { userId: "u", correlationId: "c", causationId: "c", commandId: `cmd-${ids}` }
+})
+
+/** One event of a new aggregate, linked after `after`: its row and the head it leaves. */
+const rowAfter = (after: ChainLink, aggregateId: string): { readonly row: RecordedEvent; readonly head: ChainLink } => {
+  const stored = { ...event(aggregateId), aggregateId, version: 1, position: after.position + 1 }
+  const hash = link(after.hash, stored)
+  return { row: { ...stored, hash }, head: { position: stored.position, hash } }
+}
+
+/** A client of its own on the schema: one connection, as another session would have. */
+const session = (url: Redacted.Redacted) =>
+  Layer.build(PgClient.layer({ url, maxConnections: 1 })).pipe(Effect.map(Context.get(SqlClient.SqlClient)))
+
+/** The PostgreSQL dialect, counting one-statement commits that wrote while another was in flight. */
+const counting = () => {
+  const counts = { inFlight: 0, mostInFlight: 0, writtenOverlapping: 0, locked: 0 }
+  const insertIfUnchanged = PgEventStore.dialect.insertIfUnchanged!
+  const dialect: typeof PgEventStore.dialect = {
+    ...PgEventStore.dialect,
+    insert: (sql, rows, head) => {
+      counts.locked++
+      return PgEventStore.dialect.insert(sql, rows, head)
+    },
+    insertIfUnchanged: (sql, rows, expected, head, checks) =>
+      Effect.suspend(() => {
+        const overlapping = ++counts.inFlight > 1
+        counts.mostInFlight = Math.max(counts.mostInFlight, counts.inFlight)
+        return insertIfUnchanged(sql, rows, expected, head, checks).pipe(
+          Effect.tap((written) => {
+            if (written && overlapping) counts.writtenOverlapping++
+          }),
+          Effect.ensuring(Effect.sync(() => counts.inFlight--))
+        )
+      })
+  }
+  return { counts, dialect }
+}
+
+/** `streams` writers, each appending `appends` events one at a time to a stream of its own. */
+const writers = (store: Context.Tag.Service<EventStore>, prefix: string, streams: number, appends: number) =>
+  Effect.forEach(Array.from({ length: streams }, (_, i) => `${prefix}-${i}`), (stream) =>
+    Effect.iterate(0, {
+      while: (version) => version < appends,
+      body: (version) => Effect.map(store.appendEvents(stream, version, [event(stream)]), (r) => r.nextVersion)
+    }), { concurrency: "unbounded" })
+
+describe.runIf(runPgSuites)("PostgreSQL: pipelined commits (docs/adr/0020)", () => {
+  for (const outcome of ["commits", "rolls back"] as const) {
+    it.live(`a commit chained on one in flight waits for it, then ${outcome === "commits" ? "writes as that one committed" : "writes nothing as that one rolled back"}`, () =>
+      Effect.gen(function*() {
+        const { url } = yield* freshSchema
+        yield* Layer.build(PgEventStore.layer({ url, maxConnections: 1 })) // migrated
+        const [first, second] = [yield* session(url), yield* session(url)]
+        const genesis = { position: 0, hash: GENESIS }
+        const a = rowAfter(genesis, "agg-a")
+        const b = rowAfter(a.head, "agg-b")
+        const insert = PgEventStore.dialect.insertIfUnchanged!
+        const wrote = yield* Deferred.make<boolean>()
+        const release = yield* Deferred.make<void>()
+        const firstTx = yield* Effect.fork(first.withTransaction(Effect.gen(function*() {
+          yield* Deferred.succeed(wrote, yield* insert(first, [a.row], genesis, a.head, [{ aggregateId: "agg-a", version: 0 }]))
+          yield* Deferred.await(release)
+          if (outcome === "rolls back") return yield* Effect.fail("rolled back" as const)
+        })))
+        const chained = yield* Effect.gen(function*() {
+          expect(yield* Deferred.await(wrote)).toBe(true)
+          const chained = yield* Effect.fork(insert(second, [b.row], a.head, b.head, [{ aggregateId: "agg-b", version: 0 }]))
+          yield* Effect.sleep("300 millis")
+          expect(Option.isNone(yield* Fiber.poll(chained)), "the chained commit waits while the first holds the head").toBe(true)
+          return chained
+        }).pipe(Effect.ensuring(Deferred.succeed(release, undefined))) // the first ends, whatever failed here
+        yield* Fiber.await(firstTx)
+        expect(yield* Fiber.join(chained)).toBe(outcome === "commits")
+        const [head] = yield* second<{ position: string }>`SELECT position FROM event_head`
+        expect(Number(head?.position)).toBe(outcome === "commits" ? 2 : 0)
+        expect((yield* second<{ n: string }>`SELECT count(*) AS n FROM events`)[0]?.n).toBe(outcome === "commits" ? "2" : "0")
+      }).pipe(Effect.scoped), 60_000)
+  }
+
+  it.live("many writers: batches go out while the one before commits, and the log is as if they went one at a time, with another process writing too", () =>
+    Effect.gen(function*() {
+      const { url } = yield* freshSchema
+      const { counts, dialect } = counting()
+      const stores = (yield* Layer.build(
+        Layer.scopedContext(SqlStores.make({ ...PgEventStore.engine, dialect })).pipe(Layer.provide(PgClient.layer({ url, maxConnections: 4 })))
+      ))
+      const store = Context.get(stores, EventStore)
+      // alone first: chained batches write while the one before them commits
+      yield* writers(store, "alone", 48, 20)
+      expect(counts.mostInFlight).toBe(2)
+      expect(counts.writtenOverlapping, "a chained batch wrote while the one before was in flight").toBeGreaterThan(0)
+      // then with a second store on the same schema (another process) moving the head under it
+      const other = Context.get(yield* Layer.build(PgEventStore.layer({ url, maxConnections: 2 })), EventStore)
+      const lockedBefore = counts.locked
+      yield* Effect.all([writers(store, "mine", 48, 20), writers(other, "theirs", 8, 40)], { concurrency: 2 })
+      expect(counts.locked, "some batches found the head moved and took the locked path").toBeGreaterThan(lockedBefore)
+      const log = yield* store.readAll({ limit: 10_000 })
+      expect(log.map((e) => e.position)).toEqual(Array.from({ length: 48 * 20 * 2 + 8 * 40 }, (_, i) => i + 1))
+      const versions = new Map<string, Array<number>>()
+      for (const e of log) versions.set(e.aggregateId, [...(versions.get(e.aggregateId) ?? []), e.version])
+      expect(versions.size).toBe(48 * 2 + 8)
+      for (const [stream, seen] of versions) {
+        expect(seen, stream).toEqual(Array.from({ length: stream.startsWith("theirs") ? 40 : 20 }, (_, i) => i + 1))
+      }
+      expect(yield* verifyChain().pipe(Effect.provideService(EventStore, store))).toMatchObject({ _tag: "Intact", events: log.length })
+    }).pipe(Effect.scoped), 120_000)
+})
