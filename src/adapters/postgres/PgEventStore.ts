@@ -10,9 +10,15 @@ import { migrate } from "./PgMigrations.js"
 
 const toDate = (t: { readonly epochMillis: number }) => new Date(t.epochMillis)
 
-/** The rows of a batch as 15 column arrays (SqlEventStore.COLUMNS): one INSERT … SELECT FROM unnest, whatever the batch size. */
-const ROWS = `SELECT * FROM unnest($1::bigint[], $2::text[], $3::int[], $4::uuid[], $5::text[], $6::smallint[], $7::timestamptz[],
-  $8::bytea[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bytea[], $14::uuid[], $15::uuid[])`
+/**
+ * The rows of a batch as 15 column arrays (SqlEventStore.COLUMNS): one INSERT … SELECT FROM
+ * unnest, whatever the batch size. Timestamps go as epoch milliseconds, cheaper to send and to
+ * read than a date's text (ledgerline_append_if_head takes them the same way).
+ */
+const ROWS = `SELECT p, a, v, e, t, s, timestamptz 'epoch' + ms * interval '1 millisecond', d, u, co, ca, cm, h, uu, cu
+  FROM unnest($1::bigint[], $2::text[], $3::int[], $4::uuid[], $5::text[], $6::smallint[], $7::bigint[],
+  $8::bytea[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bytea[], $14::uuid[], $15::uuid[])
+  AS r(p, a, v, e, t, s, ms, d, u, co, ca, cm, h, uu, cu)`
 
 /** A uuid column takes the canonical text. */
 const uuid = (id: string) => id
@@ -26,7 +32,7 @@ const columns = (rows: ReadonlyArray<RecordedEvent>) => {
     rows.map((r) => r.eventId),
     rows.map((r) => r.type),
     rows.map((r) => r.schemaVersion),
-    rows.map((r) => toDate(r.timestamp)),
+    rows.map((r) => r.timestamp.epochMillis),
     rows.map((r) => Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength)),
     metadata.map((m) => m.user_id),
     metadata.map((m) => m.correlation_id),
@@ -72,7 +78,7 @@ export const dialect: SqlEventStore.SqlDialect = {
   insertIfUnchanged: (sql, rows, expected, head, checks) =>
     sql.unsafe<{ written: boolean }>(
       `SELECT ledgerline_append_if_head($1, $2, $3, $4, $5::text[], $6::int[], $7::bigint[], $8::text[], $9::int[], $10::uuid[],
-         $11::text[], $12::smallint[], $13::timestamptz[], $14::bytea[], $15::text[], $16::text[], $17::text[], $18::text[],
+         $11::text[], $12::smallint[], $13::bigint[], $14::bytea[], $15::text[], $16::text[], $17::text[], $18::text[],
          $19::bytea[], $20::uuid[], $21::uuid[]) AS written`,
       [
         expected.position, Buffer.from(expected.hash, "hex"), head.position, Buffer.from(head.hash, "hex"),

@@ -191,13 +191,14 @@ const compactMetadata = statements(
 // The one-statement commit as a function (docs/adr/0020): it first waits for any commit holding
 // the head, then checks and writes with statements that see that commit (each statement of a
 // volatile function takes a fresh snapshot), so a batch chained on an earlier one's head can be
-// sent before that one has committed.
+// sent before that one has committed. Timestamps come as epoch milliseconds, as in the store's
+// other insert.
 const appendIfHead = statements(
   `CREATE FUNCTION ledgerline_append_if_head(
     p_expected_position bigint, p_expected_hash bytea, p_position bigint, p_hash bytea,
     p_check_ids text[], p_check_versions int[],
     p_positions bigint[], p_aggregate_ids text[], p_versions int[], p_event_ids uuid[], p_types text[], p_schema_versions smallint[],
-    p_timestamps timestamptz[], p_data bytea[], p_user_ids text[], p_correlation_ids text[], p_causation_ids text[],
+    p_timestamps bigint[], p_data bytea[], p_user_ids text[], p_correlation_ids text[], p_causation_ids text[],
     p_command_ids text[], p_hashes bytea[], p_user_uuids uuid[], p_command_uuids uuid[]
   ) RETURNS boolean LANGUAGE plpgsql AS $$
   BEGIN
@@ -212,8 +213,10 @@ const appendIfHead = statements(
     END IF;
     INSERT INTO events (position, aggregate_id, version, event_id, type, schema_version, timestamp, data, user_id,
                         correlation_id, causation_id, command_id, hash, user_uuid, command_uuid)
-    SELECT * FROM unnest(p_positions, p_aggregate_ids, p_versions, p_event_ids, p_types, p_schema_versions, p_timestamps,
-                         p_data, p_user_ids, p_correlation_ids, p_causation_ids, p_command_ids, p_hashes, p_user_uuids, p_command_uuids);
+    SELECT p, a, v, e, t, s, timestamptz 'epoch' + ms * interval '1 millisecond', d, u, co, ca, cm, h, uu, cu
+    FROM unnest(p_positions, p_aggregate_ids, p_versions, p_event_ids, p_types, p_schema_versions, p_timestamps,
+                p_data, p_user_ids, p_correlation_ids, p_causation_ids, p_command_ids, p_hashes, p_user_uuids, p_command_uuids)
+      AS r(p, a, v, e, t, s, ms, d, u, co, ca, cm, h, uu, cu);
     RETURN true;
   END $$`
 )
