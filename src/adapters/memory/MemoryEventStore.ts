@@ -1,4 +1,5 @@
 import { DateTime, Effect, Layer, Option, SubscriptionRef } from "effect"
+import type { Mutable } from "effect/Types"
 import { catchUp } from "../../application/CatchUp.js"
 import { GENESIS, link } from "../../application/HashChain.js"
 import {
@@ -26,12 +27,14 @@ export const make = Effect.gen(function*() {
       // Copies, as a database would serialize them: later changes to the caller's objects are not the store's.
       let previous = log[log.length - 1]?.hash ?? GENESIS
       const recorded = events.map((event, i): RecordedEvent => {
-        const stored = {
-          ...event, data: Uint8Array.from(event.data), metadata: { ...event.metadata },
-          aggregateId, version: expectedVersion + i + 1, position: log.length + i + 1
+        const { userId, correlationId, causationId, commandId } = event.metadata
+        const stored: Mutable<RecordedEvent> = {
+          position: log.length + i + 1, aggregateId, version: expectedVersion + i + 1, eventId: event.eventId, type: event.type,
+          schemaVersion: event.schemaVersion, timestamp: event.timestamp, data: Uint8Array.from(event.data),
+          metadata: { userId, correlationId, causationId, commandId }, hash: ""
         }
-        previous = link(previous, stored)
-        return { ...stored, hash: previous }
+        stored.hash = previous = link(previous, stored)
+        return stored
       })
       for (const event of recorded) {
         stream.push(event)
