@@ -55,8 +55,8 @@ export const make = (
     yield* Effect.addFinalizer(() => Queue.shutdown(queue))
     const wait = Duration.decode(config.maxWait)
     const scope = yield* Effect.scope
-    const slots_ = Math.max(1, inFlight)
-    const slots = yield* Effect.makeSemaphore(slots_)
+    const limit = Math.max(1, inFlight)
+    const slots = yield* Effect.makeSemaphore(limit)
     let busy = 0
     let previous = yield* Deferred.make<void>()
     yield* Deferred.succeed(previous, undefined)
@@ -87,7 +87,7 @@ export const make = (
       if (Duration.greaterThan(wait, Duration.zero)) yield* Effect.sleep(wait)
       // with free slots left, a share of the waiting appends: the rest go in the next batch at once,
       // so the two overlap instead of every writer waiting on one large commit
-      const free = slots_ - ++busy
+      const free = limit - ++busy
       const share = Math.ceil(((yield* Queue.size(queue)) + 1) / (free + 1))
       const rest = yield* Queue.takeUpTo(queue, Math.max(0, Math.min(config.maxBatch, share) - 1))
       const batch = [first, ...rest]
