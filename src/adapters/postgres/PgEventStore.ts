@@ -53,7 +53,9 @@ export const dialect: SqlEventStore.SqlDialect = {
   uuid,
   // timestamps are stored at whole milliseconds (toDate), so the epoch in milliseconds is exact;
   // an int8 is one Number() where a timestamptz would be a text date to parse
-  readColumns: SqlEventStore.COLUMNS.replace(/\btimestamp\b/, "(extract(epoch FROM timestamp) * 1000)::int8 AS timestamp"),
+  // and the chain hash as its hex text, which the event carries: no bytes parsed from hex only to be hexed again
+  readColumns: SqlEventStore.COLUMNS.replace(/\btimestamp\b/, "(extract(epoch FROM timestamp) * 1000)::int8 AS timestamp")
+    .replace(/\bhash\b/, "encode(hash, 'hex') AS hash"),
   // an array parameter, not an IN list: one plan whatever the batch, and one backward probe of the
   // primary key per aggregate instead of reading every version
   currentVersions: (sql, ids) =>

@@ -21,7 +21,7 @@ export interface SqlDialect {
   readonly insert: (sql: SqlClient.SqlClient, rows: ReadonlyArray<RecordedEvent>, head: ChainLink) => Effect.Effect<void, SqlError.SqlError>
   /** A timestamp as a bound parameter. */
   readonly timestamp: (t: DateTime.Utc) => Date | number
-  /** The columns a read selects, COLUMNS by default: an engine may read `timestamp` as epoch milliseconds, which parse faster than a date. */
+  /** The columns a read selects, COLUMNS by default: an engine may read `timestamp` as epoch milliseconds, which parse faster than a date, and `hash` as hex. */
   readonly readColumns?: string
   /** A canonical UUID as a bound parameter for a uuid column (`user_uuid`, `command_uuid`). */
   readonly uuid: (id: string) => string | Uint8Array
@@ -65,7 +65,8 @@ interface EventRow {
   readonly correlation_id: string | null
   readonly causation_id: string | null
   readonly command_id: string | null
-  readonly hash: Uint8Array
+  /** Bytes, or already hex (an engine may read it so). */
+  readonly hash: Uint8Array | string
   readonly user_uuid: string | Uint8Array | null
   readonly command_uuid: string | Uint8Array | null
 }
@@ -87,7 +88,7 @@ const fromRow = (row: EventRow): RecordedEvent => ({
   timestamp: DateTime.unsafeMake(row.timestamp instanceof Date ? row.timestamp : Number(row.timestamp)),
   data: new Uint8Array(row.data.buffer, row.data.byteOffset, row.data.byteLength),
   metadata: fromColumns(row),
-  hash: hex(row.hash)
+  hash: typeof row.hash === "string" ? row.hash : hex(row.hash)
 })
 
 /** Committed events kept in memory for this process's subscribers. */
