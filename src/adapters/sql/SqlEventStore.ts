@@ -176,6 +176,7 @@ export const make = (dialect: SqlDialect, options: SqlEventStoreOptions = defaul
      * cannot be known before it commits (it takes the locked path).
      */
     let tip: ChainLink | undefined = undefined
+    const insertIfUnchanged = dialect.insertIfUnchanged
     /** Batches taken so far; the last one taken keeps `tip` in step when it settles. */
     let taken = 0
     /** Aggregates of the batches taken and not yet settled, with how many of them hold each. */
@@ -228,24 +229,24 @@ export const make = (dialect: SqlDialect, options: SqlEventStoreOptions = defaul
       Effect.suspend(() => {
         const seq = ++taken
         const ids = batch.map((r) => r.aggregateId)
-        const chainable = dialect.insertIfUnchanged !== undefined && new Set(ids).size === ids.length
-        const chained = chainable && tip !== undefined && !ids.some((id) => unsettled.has(id))
-          ? commitOptimistic(dialect.insertIfUnchanged!, tip, batch)
+        // one append per aggregate: a second one of the same aggregate needs the first's outcome
+        const chainable = insertIfUnchanged !== undefined && new Set(ids).size === ids.length
+        const chained = insertIfUnchanged !== undefined && chainable && tip !== undefined && !ids.some((id) => unsettled.has(id))
+          ? commitOptimistic(insertIfUnchanged, tip, batch)
           : undefined
         tip = chained?.head
         for (const id of ids) unsettled.set(id, (unsettled.get(id) ?? 0) + 1)
         return Effect.gen(function*() {
           const early = chained === undefined ? undefined : yield* Effect.either(chained.attempt)
+          const wrote = early !== undefined && Either.isRight(early) ? early.right : Option.none()
           // it did not write: every batch chained after it will not either, so none more is
-          if (early !== undefined && !(Either.isRight(early) && Option.isSome(early.right))) tip = undefined
+          if (early !== undefined && Option.isNone(wrote)) tip = undefined
           yield* previous
-          if (early !== undefined) {
-            if (Either.isLeft(early)) return yield* Effect.fail(early.left)
-            if (Option.isSome(early.right)) return early.right.value
-          }
+          if (early !== undefined && Either.isLeft(early)) return yield* Effect.fail(early.left)
+          if (Option.isSome(wrote)) return wrote.value
           const expected = lastHead
-          if (chained === undefined && chainable && expected !== undefined) {
-            const serial = commitOptimistic(dialect.insertIfUnchanged!, expected, batch)
+          if (chained === undefined && insertIfUnchanged !== undefined && chainable && expected !== undefined) {
+            const serial = commitOptimistic(insertIfUnchanged, expected, batch)
             // its head is known now: a batch taken after it may chain on it again
             if (seq === taken) tip = serial.head
             const fast = yield* serial.attempt
@@ -277,7 +278,7 @@ export const make = (dialect: SqlDialect, options: SqlEventStoreOptions = defaul
       })
 
     // with the one-statement commit, a second batch can be on its way while the first commits
-    const append = yield* GroupCommit.make(commitBatch, options.groupCommit, dialect.insertIfUnchanged === undefined ? 1 : 2)
+    const append = yield* GroupCommit.make(commitBatch, options.groupCommit, insertIfUnchanged === undefined ? 1 : 2)
 
     const readAll = (fromPosition: number, limit: number) =>
       sql<EventRow>`SELECT ${sql.literal(readColumns)} FROM events WHERE position >= ${fromPosition} ORDER BY position LIMIT ${limit}`.pipe(
