@@ -73,3 +73,16 @@ export const exclusive = (owner: object, key: string) => <A, E, R>(effect: Effec
 
 /** How many aggregates have a command running or waiting (for tests). */
 export const held = (owner: object): number => tables.get(owner)?.size ?? 0
+
+/**
+ * Takes `key`'s turn at once if nobody holds or waits for it (answers whether it did), for a
+ * holder that is not a fiber of its own (DecisionBatch); `unhold` gives the turn to the next in line.
+ */
+export const tryHold = (owner: object, key: string): boolean => {
+  const table = tableOf(owner)
+  if (table.has(key)) return false
+  table.set(key, [])
+  return true
+}
+
+export const unhold = (owner: object, key: string): void => release(tableOf(owner), key)

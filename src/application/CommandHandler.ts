@@ -3,6 +3,7 @@ import { fold } from "../domain/Decider.js"
 import { type Aggregate, decodeEvents, encodeEvent, streamId } from "./Aggregate.js"
 import { cacheOf } from "./AggregateCache.js"
 import { exclusive } from "./AggregateLocks.js"
+import { lane, Slow } from "./DecisionBatch.js"
 import { uuidv7 } from "./Ids.js"
 import {
   ConcurrencyConflict, DEFAULT_PAGE_SIZE, EventStore, type EventMetadata, type NewEvent, type RecordedEvent
@@ -27,7 +28,12 @@ export class CommandHandlerConfig extends Context.Reference<CommandHandlerConfig
      * is priced against). Changes made in this process are seen at once; this bounds how late a
      * change another process made is seen.
      */
-    readStaleness: Duration.millis(100)
+    readStaleness: Duration.millis(100),
+    /**
+     * Commands on cached aggregates with a fresh commandId go through the batched fast lane
+     * (DecisionBatch); off, every command runs the full handler on a fiber of its own.
+     */
+    batchDecisions: true
   })
 }) {}
 
@@ -249,9 +255,16 @@ export const handler = <C extends { readonly _tag: string }, S, E extends { read
       return { events, recorded: appended.events, version: appended.nextVersion, duplicate: false }
     })
 
+  const fast = lane<C, S, E>({ decider, codec: aggregate.codec, snapshotIfDue })
+
   return (id: string, command: C, context: CommandContext, options: HandleOptions = {}) =>
     Effect.gen(function*() {
       const config = yield* CommandHandlerConfig
+      if (config.batchDecisions && config.cacheCapacity > 0 && options.freshCommandId === true) {
+        const store = yield* EventStore
+        const decided = yield* fast.submit(streamId(aggregate, id), command, context, cacheOf(store, config.cacheCapacity), config.snapshotEvery)
+        if (decided !== Slow) return { ...decided, duplicate: false } satisfies CommandResult<E>
+      }
       const retry = Schedule.exponential(config.retryBase).pipe(Schedule.jittered, Schedule.intersect(Schedule.recurs(config.maxRetries)))
       const handled = attempt(id, command, context, options).pipe(
         Effect.retry({ schedule: retry, while: (e) => e instanceof ConcurrencyConflict })

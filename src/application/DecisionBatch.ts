@@ -1,0 +1,213 @@
+import { Cause, DateTime, Effect, Either, Exit, Runtime } from "effect"
+import type { Decider } from "../domain/Decider.js"
+import type { EventCodec } from "./Aggregate.js"
+import type { AggregateCache } from "./AggregateCache.js"
+import { tryHold, unhold } from "./AggregateLocks.js"
+import { uuidv7 } from "./Ids.js"
+import {
+  ConcurrencyConflict, type EventMetadata, EventStore, type EventStoreUnavailable, type NewEvent, type RecordedEvent
+} from "./ports/EventStore.js"
+import type { SnapshotStore } from "./ports/SnapshotStore.js"
+
+/**
+ * The command path's fast lane (docs/adr/0021). Commands on aggregates this process has cached,
+ * with a commandId made just now, are gathered while the event loop is busy and handled together:
+ * one fiber per batch decides each on its cached state with the same pure `decide`, encodes the
+ * events and sends every append to the store at once (which commits them together, GroupCommit).
+ * A caller waits on a callback, not on a fiber of its own steps.
+ *
+ * Whatever the fast lane does not take is handed back to the caller, who runs the full handler
+ * (`Slow`): an aggregate that is not cached or that another command holds, a refusal (decided on
+ * a cached state, so the handler confirms it on the store's), a decision with no events, and an
+ * append that met a ConcurrencyConflict (another process moved the aggregate: the handler reloads
+ * and retries). The same one-writer-per-aggregate rule holds: the lane takes an aggregate's turn
+ * (AggregateLocks) without waiting, and gives it back once the append has settled.
+ */
+
+/** The caller should run the full handler: nothing was appended for it. */
+export const Slow = Symbol.for("ledgerline/DecisionBatch/Slow")
+export type Slow = typeof Slow
+
+export interface Decided<E> {
+  readonly events: ReadonlyArray<E>
+  readonly recorded: ReadonlyArray<RecordedEvent>
+  readonly version: number
+}
+
+type Outcome<E> = Effect.Effect<Decided<E> | Slow, EventStoreUnavailable>
+
+interface Submission<C, E> {
+  readonly stream: string
+  readonly command: C
+  readonly context: EventMetadata
+  readonly cache: AggregateCache
+  readonly snapshotEvery: number
+  readonly resume: (outcome: Outcome<E>) => void
+}
+
+interface Accepted<C, S, E> {
+  readonly submission: Submission<C, E>
+  readonly state: S
+  readonly version: number
+  readonly events: ReadonlyArray<E>
+  readonly envelopes: ReadonlyArray<NewEvent>
+}
+
+export interface Lane<C, E> {
+  /** Hands the command to this store's lane; answers its outcome, or Slow. */
+  readonly submit: (
+    stream: string,
+    command: C,
+    context: EventMetadata,
+    cache: AggregateCache,
+    snapshotEvery: number
+  ) => Effect.Effect<Decided<E> | Slow, EventStoreUnavailable, EventStore | SnapshotStore>
+}
+
+const slow = Effect.succeed(Slow)
+
+/** What the lanes of one event store did: batches run and commands appended through them (for tests and benchmarks). */
+export interface LaneCounts {
+  batches: number
+  appended: number
+}
+
+const counts = new WeakMap<object, LaneCounts>()
+
+export const laneCounts = (owner: object): LaneCounts => {
+  let c = counts.get(owner)
+  if (c === undefined) {
+    c = { batches: 0, appended: 0 }
+    counts.set(owner, c)
+  }
+  return c
+}
+
+export const lane = <C, S, E>(options: {
+  readonly decider: Pick<Decider<C, S, E, unknown>, "decide" | "evolve">
+  readonly codec: EventCodec<E>
+  /** Saves a snapshot if the version crossed a multiple of `snapshotEvery` (never fails). */
+  readonly snapshotIfDue: (stream: string, before: number, after: number, state: () => S) => Effect.Effect<void, never, SnapshotStore>
+}): Lane<C, E> => {
+  const { codec, decider, snapshotIfDue } = options
+
+  interface Queue {
+    pending: Array<Submission<C, E>>
+    runtime: Runtime.Runtime<EventStore | SnapshotStore> | undefined
+  }
+  // one queue per event-store instance, as the cache and the locks
+  const queues = new WeakMap<object, Queue>()
+
+  const settle = (store: EventStore["Type"], accepted: Accepted<C, S, E>, exit: Exit.Exit<{ readonly nextVersion: number; readonly events: ReadonlyArray<RecordedEvent> }, ConcurrencyConflict | EventStoreUnavailable>) =>
+    Effect.suspend(() => {
+      const { submission } = accepted
+      const { cache, stream } = submission
+      if (Exit.isFailure(exit)) {
+        cache.drop(stream)
+        unhold(store, stream)
+        const conflict = Cause.failureOption(exit.cause)
+        submission.resume(conflict._tag === "Some" && conflict.value instanceof ConcurrencyConflict
+          ? slow
+          : Effect.failCause(exit.cause as Cause.Cause<EventStoreUnavailable>))
+        return Effect.void
+      }
+      const appended = exit.value
+      laneCounts(store).appended++
+      let state = accepted.state
+      for (const event of accepted.events) state = decider.evolve(state, event)
+      return Effect.clockWith((clock) => {
+        cache.set(stream, { state, version: appended.nextVersion, confirmedAt: clock.unsafeCurrentTimeMillis() })
+        return submission.snapshotEvery > 0 &&
+            Math.floor(accepted.version / submission.snapshotEvery) !== Math.floor(appended.nextVersion / submission.snapshotEvery)
+          ? snapshotIfDue(stream, accepted.version, appended.nextVersion, () => state)
+          : Effect.void
+      }).pipe(Effect.ensuring(Effect.sync(() => {
+        unhold(store, stream)
+        submission.resume(Effect.succeed({ events: accepted.events, recorded: appended.events, version: appended.nextVersion }))
+      })))
+    })
+
+  /** Decides every submission it can, then appends them all at once; resumes each caller. */
+  const run = (store: EventStore["Type"], batch: ReadonlyArray<Submission<C, E>>) =>
+    Effect.gen(function*() {
+      laneCounts(store).batches++
+      const timestamp = yield* DateTime.now
+      const accepted: Array<Accepted<C, S, E>> = []
+      for (const submission of batch) {
+        const { cache, stream } = submission
+        const cached = cache.get<S>(stream)
+        if (cached === undefined || !tryHold(store, stream)) {
+          submission.resume(slow)
+          continue
+        }
+        try {
+          const decision = decider.decide(submission.command, cached.state)
+          if (Either.isLeft(decision) || decision.right.length === 0) {
+            unhold(store, stream)
+            submission.resume(slow)
+            continue
+          }
+          const envelopes: Array<NewEvent> = []
+          for (const event of decision.right) {
+            const encoded = codec.encode(event)
+            envelopes.push({
+              type: encoded.type, schemaVersion: encoded.schemaVersion, data: encoded.data,
+              eventId: yield* uuidv7, timestamp, metadata: submission.context
+            })
+          }
+          accepted.push({ submission, state: cached.state, version: cached.version, events: decision.right, envelopes })
+        } catch (defect) {
+          // a decider or codec that throws is a bug: this command dies, the others go on
+          unhold(store, stream)
+          submission.resume(Effect.die(defect))
+        }
+      }
+      yield* Effect.forEach(accepted, (a) =>
+        store.appendEvents(a.submission.stream, a.version, a.envelopes).pipe(
+          Effect.exit,
+          Effect.flatMap((exit) => settle(store, a, exit))
+        ), { concurrency: "unbounded", discard: true })
+    })
+
+  const start = (store: EventStore["Type"], queue: Queue) => {
+    const batch = queue.pending
+    const runtime = queue.runtime!
+    queue.pending = []
+    queue.runtime = undefined
+    Runtime.runCallback(runtime)(run(store, batch), {
+      onExit: (exit) => {
+        // a batch that failed as a whole (it should not) must still answer every caller; a
+        // caller already answered ignores a second answer
+        if (Exit.isFailure(exit)) for (const s of batch) s.resume(Effect.die(Cause.squash(exit.cause)))
+      }
+    })
+  }
+
+  return {
+    submit: (stream, command, context, cache, snapshotEvery) =>
+      Effect.flatMap(EventStore, (store) =>
+        Effect.flatMap(Effect.runtime<EventStore | SnapshotStore>(), (runtime) =>
+          Effect.async<Decided<E> | Slow, EventStoreUnavailable>((resume) => {
+            let queue = queues.get(store)
+            if (queue === undefined) {
+              queue = { pending: [], runtime: undefined }
+              queues.set(store, queue)
+            }
+            let answered = false
+            queue.pending.push({
+              stream, command, context, cache, snapshotEvery,
+              resume: (outcome) => {
+                if (answered) return
+                answered = true
+                resume(outcome)
+              }
+            })
+            if (queue.runtime === undefined) {
+              // the batch is what arrived until the event loop had nothing else to run
+              queue.runtime = runtime
+              const q = queue
+              setImmediate(() => start(store, q))
+            }
+          })))
+  }
+}

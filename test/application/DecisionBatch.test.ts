@@ -1,0 +1,127 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Array as Arr, Effect, Exit, Layer, Option } from "effect"
+import * as AggregateLocks from "../../src/application/AggregateLocks.js"
+import { CommandHandlerConfig } from "../../src/application/CommandHandler.js"
+import { laneCounts } from "../../src/application/DecisionBatch.js"
+import { EventStore, EventStoreUnavailable } from "../../src/application/ports/EventStore.js"
+import * as TradingAccounts from "../../src/application/TradingAccounts.js"
+import { InsufficientFunds } from "../../src/domain/AccountRejections.js"
+import { decimal } from "../../src/domain/Decimal.js"
+import type { AccountId } from "../../src/domain/Ids.js"
+import { ACME, MemoryStores, openAccountWith, openMarketAt } from "./fixtures.js"
+
+const buy = (quantity: string) =>
+  ({ symbol: ACME, side: "BUY", orderType: "MARKET", quantity: decimal(quantity), limitPrice: Option.none() }) as const
+
+const cashOf = (accountId: AccountId) =>
+  Effect.map(TradingAccounts.getAccount(accountId), ({ state }) => state._tag === "Opened" ? state.portfolio.cash : undefined)
+
+const typesOf = (accountId: AccountId) =>
+  Effect.flatMap(EventStore, (store) => Effect.map(store.getEvents(`account-${accountId}`), (events) => events.map((e) => [e.type, e.version])))
+
+const lane = Effect.map(EventStore, (store) => ({ ...laneCounts(store) }))
+
+/** As another process would: through the same store, without this process's aggregate cache. */
+const elsewhere = Effect.provideService(CommandHandlerConfig, { ...CommandHandlerConfig.defaultValue(), cacheCapacity: 0 })
+
+/** Fails the next `n` appends as if the database had gone away. */
+const failingAppends = (left: { n: number }) =>
+  Layer.effect(EventStore, Effect.map(EventStore, (store) => EventStore.of({
+    ...store,
+    appendEvents: (id, expected, events) =>
+      left.n > 0 ? Effect.suspend(() => (left.n -= 1, Effect.fail(new EventStoreUnavailable({ reason: "connection lost" }))))
+        : store.appendEvents(id, expected, events)
+  })))
+
+describe("the batched decision lane", () => {
+  it.effect("orders sent together on cached accounts are decided in one batch, each appended at its own version", () =>
+    Effect.gen(function*() {
+      yield* openMarketAt(ACME, "10")
+      const accounts = yield* Effect.forEach(Arr.range(1, 20), () => openAccountWith("1000.00"))
+      const before = yield* lane
+      const results = yield* Effect.forEach(accounts, (id) => TradingAccounts.placeOrder(id, buy("3")), { concurrency: "unbounded" })
+      const after = yield* lane
+      expect(after.batches - before.batches).toBe(1)
+      expect(after.appended - before.appended).toBe(20)
+      for (const [i, r] of results.entries()) {
+        expect(r.duplicate).toBe(false)
+        expect(r.version).toBe(3)
+        expect(r.events.map((e) => e._tag)).toEqual(["OrderPlaced", "TradeExecuted"])
+        expect(r.recorded.map((e) => [e.aggregateId, e.version])).toEqual([[`account-${accounts[i]}`, 2], [`account-${accounts[i]}`, 3]])
+        expect(yield* cashOf(accounts[i]!)).toEqual(decimal("970.00"))
+      }
+    }).pipe(Effect.provide(MemoryStores)))
+
+  it.effect("two orders on one account sent together: the second waits for the first and decides on what it left", () =>
+    Effect.gen(function*() {
+      yield* openMarketAt(ACME, "10")
+      const accountId = yield* openAccountWith("100.00")
+      const [first, second] = yield* Effect.all([
+        Effect.exit(TradingAccounts.placeOrder(accountId, buy("6"))),
+        Effect.exit(TradingAccounts.placeOrder(accountId, buy("6")))
+      ], { concurrency: "unbounded" })
+      expect(Exit.isSuccess(first)).toBe(true)
+      expect(second).toEqual(Exit.fail(new InsufficientFunds({ requested: decimal("60"), available: decimal("40") })))
+      expect(yield* typesOf(accountId)).toEqual([["AccountOpened", 1], ["OrderPlaced", 2], ["TradeExecuted", 3], ["OrderRejected", 4]])
+      expect(AggregateLocks.held(yield* EventStore)).toBe(0)
+    }).pipe(Effect.provide(MemoryStores)))
+
+  it.effect("a refusal decided on the cached state is confirmed on the store's and recorded once", () =>
+    Effect.gen(function*() {
+      yield* openMarketAt(ACME, "10")
+      const accountId = yield* openAccountWith("100.00")
+      yield* TradingAccounts.depositFunds(accountId, decimal("50")).pipe(elsewhere)
+      // the cache says 100.00, the store 150.00: the lane would refuse 12 shares, the store's state allows them
+      const result = yield* TradingAccounts.placeOrder(accountId, buy("12"))
+      expect(result.version).toBe(4)
+      expect(yield* cashOf(accountId)).toEqual(decimal("30.00"))
+      const refused = yield* Effect.flip(TradingAccounts.placeOrder(accountId, buy("4")))
+      expect(refused).toEqual(new InsufficientFunds({ requested: decimal("40"), available: decimal("30.00") }))
+      expect((yield* typesOf(accountId)).map(([type]) => type)).toEqual(
+        ["AccountOpened", "FundsDeposited", "OrderPlaced", "TradeExecuted", "OrderRejected"]
+      )
+    }).pipe(Effect.provide(MemoryStores)))
+
+  it.effect("an append another process beat is retried by the full handler on the store's state", () =>
+    Effect.gen(function*() {
+      yield* openMarketAt(ACME, "10")
+      const accountId = yield* openAccountWith("100.00")
+      yield* TradingAccounts.depositFunds(accountId, decimal("5")).pipe(elsewhere)
+      const before = yield* lane
+      // the cache is at version 1: the lane decides and appends there, and the store refuses it
+      const result = yield* TradingAccounts.placeOrder(accountId, buy("2"))
+      expect((yield* lane).appended - before.appended).toBe(0)
+      expect(result.recorded.map((e) => e.version)).toEqual([3, 4])
+      expect(yield* cashOf(accountId)).toEqual(decimal("85.00"))
+    }).pipe(Effect.provide(MemoryStores)))
+
+  it.effect("a store that fails: the caller gets the failure, the account's turn is given back and its cache entry forgotten", () => {
+    const left = { n: 0 }
+    return Effect.gen(function*() {
+      yield* openMarketAt(ACME, "10")
+      const accountId = yield* openAccountWith("100.00")
+      left.n = 1
+      const failed = yield* Effect.flip(TradingAccounts.placeOrder(accountId, buy("1")))
+      expect(failed).toEqual(new EventStoreUnavailable({ reason: "connection lost" }))
+      expect(AggregateLocks.held(yield* EventStore)).toBe(0)
+      const result = yield* TradingAccounts.placeOrder(accountId, buy("1"))
+      expect(result.recorded.map((e) => e.version)).toEqual([2, 3])
+      expect(yield* cashOf(accountId)).toEqual(decimal("90.00"))
+    }).pipe(Effect.provide(failingAppends(left).pipe(Layer.provideMerge(MemoryStores))))
+  })
+
+  it.effect("off (batchDecisions false), every command runs the full handler", () =>
+    Effect.gen(function*() {
+      yield* openMarketAt(ACME, "10")
+      const accountId = yield* openAccountWith("100.00")
+      const before = yield* lane
+      const result = yield* TradingAccounts.placeOrder(accountId, buy("1")).pipe(
+        Effect.provideService(CommandHandlerConfig, { ...CommandHandlerConfig.defaultValue(), batchDecisions: false })
+      )
+      expect(result.version).toBe(3)
+      expect(yield* lane).toEqual(before)
+      // on by default: the same order again goes through the lane
+      yield* TradingAccounts.placeOrder(accountId, buy("1"))
+      expect((yield* lane).appended).toBe(before.appended + 1)
+    }).pipe(Effect.provide(MemoryStores)))
+})
