@@ -3,6 +3,7 @@ import { Schema, SchemaAST as AST } from "effect"
 import { isDeepStrictEqual } from "node:util"
 import { type AvroRecord, avscType, deriveAvro, encodedTag, type RecordDocs } from "./AvroSchema.js"
 import { trustedDecoder } from "./TrustedDecode.js"
+import { trustedEncoder } from "./TrustedEncode.js"
 
 /** Frozen Avro schemas of past versions, by event type and schema version. */
 export type EventHistory<Tag extends string = string> = { readonly [T in Tag]: Readonly<Record<number, AvroRecord>> }
@@ -116,7 +117,7 @@ export const makeEventCodec = <E extends { readonly _tag: string }, I>(
     }
     entries.set(tag, {
       version, type, toAvro: derived.toAvro, fromAvro: derived.fromAvro,
-      encode: Schema.encodeSync(member), decode: trustedDecoder(member), readers
+      encode: trustedEncoder(member), decode: trustedDecoder(member), readers
     })
     avroSchemas[tag] = derived.avro
     docs[tag] = derived.docs

@@ -1,0 +1,116 @@
+import { Either, ParseResult, Schema, SchemaAST as AST } from "effect"
+
+type Encode = (value: unknown) => unknown
+
+const identity: Encode = (u) => u
+
+/**
+ * An encoder from the Type side of `schema` to its encoded side for values the domain made: the
+ * events a decider decided. It applies every transformation (decimals to text, instants, Options,
+ * classes to plain structs), as `Schema.encodeSync` does, but skips the checks that only validate
+ * (refinements such as an id's length, the Type-side declarations): the decider checked what it
+ * put in the event, and the event's constructor already skips them (TradingAccount, Market). The
+ * mirror of TrustedDecode. Any node it does not know is encoded by Schema itself, so the result is
+ * always what Schema would give for a valid value.
+ */
+export const trustedEncoder = <A, I>(schema: Schema.Schema<A, I>): (value: A) => I => compile(schema.ast) as (value: A) => I
+
+const bySchema = (ast: AST.AST): Encode => {
+  const encode = ParseResult.encodeUnknownSync(Schema.make(ast))
+  return (u) => encode(u)
+}
+
+const compile = (ast: AST.AST): Encode => {
+  switch (ast._tag) {
+    case "StringKeyword":
+    case "NumberKeyword":
+    case "BooleanKeyword":
+    case "Literal":
+    case "TemplateLiteral":
+    case "Enums":
+      return identity
+    case "Refinement":
+      // a check the value passed when it was made
+      return compile(ast.from)
+    case "Union":
+      return union(ast)
+    case "TypeLiteral":
+      return typeLiteral(ast)
+    case "Transformation":
+      return transformation(ast)
+    default:
+      return bySchema(ast)
+  }
+}
+
+/** The literal `_tag` of a member, when it is a struct or class with one (the same on both sides). */
+const tagOf = (ast: AST.AST): unknown => {
+  let node = ast
+  while (node._tag === "Transformation" || node._tag === "Refinement") node = node.from
+  if (node._tag !== "TypeLiteral") return undefined
+  const tag = node.propertySignatures.find((ps) => ps.name === "_tag")
+  return tag !== undefined && AST.isLiteral(tag.type) ? tag.type.literal : undefined
+}
+
+const isPlain = (t: AST.AST) => AST.isLiteral(t) || t._tag === "StringKeyword" || t._tag === "NumberKeyword" || t._tag === "BooleanKeyword"
+
+/**
+ * Literals and keywords pass as they are; `X | null` (an Option's encoded side) encodes X unless
+ * null; tagged structs go to the member of their `_tag`; anything else to Schema.
+ */
+const union = (ast: AST.Union): Encode => {
+  if (ast.types.every(isPlain)) return identity
+  const members = ast.types.filter((t) => !(AST.isLiteral(t) && t.literal === null))
+  const nullable = members.length < ast.types.length
+  if (members.length === 1) {
+    const encode = compile(members[0]!)
+    return nullable ? (u) => u === null ? null : encode(u) : encode
+  }
+  const byTag = new Map<unknown, Encode>()
+  for (const member of members) {
+    const tag = tagOf(member)
+    if (tag === undefined || byTag.has(tag)) return bySchema(ast)
+    byTag.set(tag, compile(member))
+  }
+  const fallback = bySchema(ast)
+  return (u) => {
+    if (u === null && nullable) return null
+    const encode = typeof u === "object" && u !== null ? byTag.get((u as { readonly _tag?: unknown })._tag) : undefined
+    return encode === undefined ? fallback(u) : encode(u)
+  }
+}
+
+const typeLiteral = (ast: AST.TypeLiteral): Encode => {
+  if (ast.indexSignatures.length > 0) return bySchema(ast)
+  const fields = ast.propertySignatures.map((ps) => ({ name: ps.name, optional: ps.isOptional, encode: compile(ps.type) }))
+  return (u) => {
+    const input = u as Record<PropertyKey, unknown>
+    const out: Record<PropertyKey, unknown> = {}
+    for (const f of fields) {
+      const value = input[f.name]
+      if (value === undefined && f.optional && !(f.name in input)) continue
+      out[f.name] = f.encode(value)
+    }
+    return out
+  }
+}
+
+const OPTIONS: AST.ParseOptions = {}
+
+/**
+ * A transformation whose encode step is a plain function of the value (decimals, instants,
+ * Options, classes) runs here, then the `from` side's encoder; struct-to-struct transformations
+ * (renamed keys) and effectful ones go to Schema.
+ */
+const transformation = (ast: AST.Transformation): Encode => {
+  if (ast.transformation._tag !== "FinalTransformation") return bySchema(ast)
+  const from = compile(ast.from)
+  // a Type side that is a declaration (a class, BigDecimal, DateTime, Option) only validates
+  const to = ast.to._tag === "Declaration" || isPlain(ast.to) ? identity : compile(ast.to)
+  const step = ast.transformation.encode
+  const fallback = bySchema(ast)
+  return (u) => {
+    const result = step(to(u), OPTIONS, ast, u)
+    return Either.isEither(result) && Either.isRight(result) ? from(result.right) : fallback(u)
+  }
+}
