@@ -30,8 +30,8 @@ export class CommandHandlerConfig extends Context.Reference<CommandHandlerConfig
      */
     readStaleness: Duration.millis(100),
     /**
-     * Commands on cached aggregates with a fresh commandId go through the batched fast lane
-     * (DecisionBatch); off, every command runs the full handler on a fiber of its own.
+     * Commands on cached aggregates go through the batched fast lane (DecisionBatch); off, every
+     * command runs the full handler on a fiber of its own.
      */
     batchDecisions: true
   })
@@ -260,9 +260,10 @@ export const handler = <C extends { readonly _tag: string }, S, E extends { read
   return (id: string, command: C, context: CommandContext, options: HandleOptions = {}) =>
     Effect.gen(function*() {
       const config = yield* CommandHandlerConfig
-      if (config.batchDecisions && config.cacheCapacity > 0 && options.freshCommandId === true) {
+      if (config.batchDecisions && config.cacheCapacity > 0) {
         const store = yield* EventStore
-        const decided = yield* fast.submit(streamId(aggregate, id), command, context, cacheOf(store, config.cacheCapacity), config.snapshotEvery)
+        const lookup = options.freshCommandId !== true
+        const decided = yield* fast.submit(streamId(aggregate, id), command, context, lookup, cacheOf(store, config.cacheCapacity), config.snapshotEvery)
         if (decided !== Slow) return { ...decided, duplicate: false } satisfies CommandResult<E>
       }
       const retry = Schedule.exponential(config.retryBase).pipe(Schedule.jittered, Schedule.intersect(Schedule.recurs(config.maxRetries)))

@@ -1,7 +1,7 @@
 import { Cause, DateTime, Effect, Either, Exit, Runtime } from "effect"
 import type { Decider } from "../domain/Decider.js"
 import type { EventCodec } from "./Aggregate.js"
-import type { AggregateCache } from "./AggregateCache.js"
+import type { AggregateCache, Entry } from "./AggregateCache.js"
 import { tryHold, unhold } from "./AggregateLocks.js"
 import { uuidv7 } from "./Ids.js"
 import {
@@ -10,14 +10,16 @@ import {
 import type { SnapshotStore } from "./ports/SnapshotStore.js"
 
 /**
- * The command path's fast lane (docs/adr/0021). Commands on aggregates this process has cached,
- * with a commandId made just now, are gathered while the event loop is busy and handled together:
- * one fiber per batch decides each on its cached state with the same pure `decide`, encodes the
- * events and sends every append to the store at once (which commits them together, GroupCommit).
- * A caller waits on a callback, not on a fiber of its own steps.
+ * The command path's fast lane (docs/adr/0021). Commands on aggregates this process has cached
+ * are gathered while the event loop is busy and handled together: one fiber per batch looks up
+ * the callers' commandIds in one read (a commandId made just now cannot have been seen), decides
+ * each command on its cached state with the same pure `decide`, encodes the events and sends
+ * every append to the store at once (which commits them together, GroupCommit). A caller waits
+ * on a callback, not on a fiber of its own steps.
  *
  * Whatever the fast lane does not take is handed back to the caller, who runs the full handler
- * (`Slow`): an aggregate that is not cached or that another command holds, a refusal (decided on
+ * (`Slow`): an aggregate that is not cached or that another command holds, a commandId seen
+ * before (the handler answers it with the first result), a refusal (decided on
  * a cached state, so the handler confirms it on the store's), a decision with no events, and an
  * append that met a ConcurrencyConflict (another process moved the aggregate: the handler reloads
  * and retries). The same one-writer-per-aggregate rule holds: the lane takes an aggregate's turn
@@ -40,6 +42,8 @@ interface Submission<C, E> {
   readonly stream: string
   readonly command: C
   readonly context: EventMetadata
+  /** The commandId is the caller's: look it up before deciding (else it was made just now). */
+  readonly lookup: boolean
   readonly cache: AggregateCache
   readonly snapshotEvery: number
   readonly resume: (outcome: Outcome<E>) => void
@@ -59,6 +63,7 @@ export interface Lane<C, E> {
     stream: string,
     command: C,
     context: EventMetadata,
+    lookup: boolean,
     cache: AggregateCache,
     snapshotEvery: number
   ) => Effect.Effect<Decided<E> | Slow, EventStoreUnavailable, EventStore | SnapshotStore>
@@ -132,14 +137,29 @@ export const lane = <C, S, E>(options: {
     Effect.gen(function*() {
       laneCounts(store).batches++
       const timestamp = yield* DateTime.now
-      const accepted: Array<Accepted<C, S, E>> = []
+      const held: Array<readonly [Submission<C, E>, Entry<S>]> = []
       for (const submission of batch) {
-        const { cache, stream } = submission
-        const cached = cache.get<S>(stream)
-        if (cached === undefined || !tryHold(store, stream)) {
-          submission.resume(slow)
-          continue
-        }
+        const cached = submission.cache.get<S>(submission.stream)
+        if (cached === undefined || !tryHold(store, submission.stream)) submission.resume(slow)
+        else held.push([submission, cached])
+      }
+      // the idempotency check of every caller's commandId in one read; a command seen before goes
+      // to the full handler, which answers it with the first result
+      const keyed = held.filter(([submission]) => submission.lookup)
+      const seen = new Set<Submission<C, E>>()
+      if (keyed.length > 0) {
+        const found = yield* Effect.either(store.commandsSeen(keyed.map(([s]) => ({ aggregateId: s.stream, commandId: s.context.commandId }))))
+        keyed.forEach(([submission], i) => {
+          if (Either.isRight(found) && found.right[i] !== true) return
+          seen.add(submission)
+          unhold(store, submission.stream)
+          submission.resume(Either.isLeft(found) ? Effect.fail(found.left) : slow)
+        })
+      }
+      const accepted: Array<Accepted<C, S, E>> = []
+      for (const [submission, cached] of held) {
+        if (seen.has(submission)) continue
+        const { stream } = submission
         try {
           const decision = decider.decide(submission.command, cached.state)
           if (Either.isLeft(decision) || decision.right.length === 0) {
@@ -184,7 +204,7 @@ export const lane = <C, S, E>(options: {
   }
 
   return {
-    submit: (stream, command, context, cache, snapshotEvery) =>
+    submit: (stream, command, context, lookup, cache, snapshotEvery) =>
       Effect.flatMap(EventStore, (store) =>
         Effect.flatMap(Effect.runtime<EventStore | SnapshotStore>(), (runtime) =>
           Effect.async<Decided<E> | Slow, EventStoreUnavailable>((resume) => {
@@ -195,7 +215,7 @@ export const lane = <C, S, E>(options: {
             }
             let answered = false
             queue.pending.push({
-              stream, command, context, cache, snapshotEvery,
+              stream, command, context, lookup, cache, snapshotEvery,
               resume: (outcome) => {
                 if (answered) return
                 answered = true

@@ -350,6 +350,29 @@ export const eventStoreContract = (
           expect(yield* store.findByCommand("acct-c", cmd1)).toEqual([])
           expect(yield* store.findByCommand("acct-a", uuid("d", 3))).toEqual([])
         })))
+
+      it.effect("commandsSeen answers for many commands at once, in order, UUID-shaped or not", () =>
+        run(Effect.gen(function*() {
+          const store = yield* EventStore
+          const [cmd1, cmd2, text] = [uuid("d", 1), uuid("d", 2), "trader-7/order-42"]
+          yield* appendInOrder([
+            ["acct-a", events(2, { commandId: cmd1 })],
+            ["acct-a", events(1, { commandId: text })],
+            ["acct-b", events(1, { commandId: cmd2 })]
+          ])
+          const keys = [
+            ["acct-a", cmd1], ["acct-a", cmd2], ["acct-b", cmd2], ["acct-a", text], ["acct-b", text], ["acct-c", cmd1], ["acct-a", cmd1]
+          ] as const
+          expect(yield* store.commandsSeen(keys.map(([aggregateId, commandId]) => ({ aggregateId, commandId })))).toEqual(
+            [true, false, true, true, false, false, true]
+          )
+          expect(yield* store.commandsSeen([])).toEqual([])
+          // more keys than one statement takes
+          const many = Arr.makeBy(450, (i) => ({ aggregateId: i % 2 === 0 ? "acct-a" : "acct-b", commandId: uuid("c", 9000 + i) }))
+          const answers = yield* store.commandsSeen([...many, { aggregateId: "acct-b", commandId: cmd2 }])
+          expect(answers.filter((seen) => seen)).toHaveLength(1)
+          expect(answers[answers.length - 1]).toBe(true)
+        })))
     })
 
     describe("hash chain", () => {

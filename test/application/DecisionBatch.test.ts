@@ -33,7 +33,36 @@ const failingAppends = (left: { n: number }) =>
         : store.appendEvents(id, expected, events)
   })))
 
+/** Counts the idempotency reads. */
+const lookups = (counts: { commandsSeen: number; keys: number; findByCommand: number }) =>
+  Layer.effect(EventStore, Effect.map(EventStore, (store) => EventStore.of({
+    ...store,
+    commandsSeen: (keys) => Effect.suspend(() => (counts.commandsSeen += 1, counts.keys += keys.length, store.commandsSeen(keys))),
+    findByCommand: (id, commandId) => Effect.suspend(() => (counts.findByCommand += 1, store.findByCommand(id, commandId)))
+  })))
+
 describe("the batched decision lane", () => {
+  it.effect("the callers' commandIds of a batch are looked up in one read; a repeat returns the first result and appends nothing", () => {
+    const counts = { commandsSeen: 0, keys: 0, findByCommand: 0 }
+    return Effect.gen(function*() {
+      yield* openMarketAt(ACME, "10")
+      const accounts = yield* Effect.forEach(Arr.range(1, 10), () => openAccountWith("1000.00"))
+      const before = { ...counts }
+      const first = yield* Effect.forEach(accounts, (id, i) => TradingAccounts.placeOrder(id, buy("1"), { commandId: `desk/order-${i}` }), {
+        concurrency: "unbounded"
+      })
+      expect(counts.commandsSeen - before.commandsSeen).toBe(1)
+      expect(counts.keys - before.keys).toBe(10)
+      expect(counts.findByCommand).toBe(before.findByCommand)
+      expect(first.map((r) => r.duplicate)).toEqual(Arr.replicate(false, 10))
+      const again = yield* TradingAccounts.placeOrder(accounts[3]!, buy("1"), { commandId: "desk/order-3" })
+      expect(again.duplicate).toBe(true)
+      expect(again.recorded).toEqual(first[3]!.recorded)
+      expect(yield* typesOf(accounts[3]!)).toEqual([["AccountOpened", 1], ["OrderPlaced", 2], ["TradeExecuted", 3]])
+      expect(yield* cashOf(accounts[3]!)).toEqual(decimal("990.00"))
+    }).pipe(Effect.provide(lookups(counts).pipe(Layer.provideMerge(MemoryStores))))
+  })
+
   it.effect("orders sent together on cached accounts are decided in one batch, each appended at its own version", () =>
     Effect.gen(function*() {
       yield* openMarketAt(ACME, "10")

@@ -111,6 +111,19 @@ export const make = (options: DynamoEventStoreOptions) =>
         return out
       }).pipe(Effect.mapError(unavailable("readAll failed")))
 
+    const findByCommand = (aggregateId: string, commandId: string) =>
+      queryItems(dynamo, {
+        TableName: names.events,
+        ConsistentRead: true,
+        KeyConditionExpression: "#a = :a",
+        FilterExpression: "#m.#c = :c",
+        ExpressionAttributeNames: { "#a": "AggregateId", "#m": "Metadata", "#c": "commandId" },
+        ExpressionAttributeValues: { ":a": Items.S(aggregateId), ":c": Items.S(commandId) }
+      }).pipe(
+        Effect.flatMap((items) => withPositions(aggregateId, items)),
+        Effect.mapError(unavailable("findByCommand failed"))
+      )
+
     const wakeups = Stream.merge(sequencer.head.changes, Stream.fromSchedule(Schedule.spaced(options.pollInterval)))
 
     return EventStore.of({
@@ -168,18 +181,13 @@ export const make = (options: DynamoEventStoreOptions) =>
           return { events, cursor: found.length > limit && last !== undefined ? Option.some(String(last.position)) : Option.none() }
         }).pipe(Effect.mapError(unavailable("getEventsByType failed"))),
       readAll: (options) => readLog(options?.fromPosition ?? 1, options?.limit ?? DEFAULT_PAGE_SIZE),
-      findByCommand: (aggregateId, commandId) =>
-        queryItems(dynamo, {
-          TableName: names.events,
-          ConsistentRead: true,
-          KeyConditionExpression: "#a = :a",
-          FilterExpression: "#m.#c = :c",
-          ExpressionAttributeNames: { "#a": "AggregateId", "#m": "Metadata", "#c": "commandId" },
-          ExpressionAttributeValues: { ":a": Items.S(aggregateId), ":c": Items.S(commandId) }
-        }).pipe(
-          Effect.flatMap((items) => withPositions(aggregateId, items)),
-          Effect.mapError(unavailable("findByCommand failed"))
-        ),
+      findByCommand,
+      // one query per command (the events of an aggregate, filtered by its commandId): DynamoDB has no
+      // lookup of many partitions at once that can filter, so they run side by side
+      commandsSeen: (keys) =>
+        Effect.forEach(keys, (k) => Effect.map(findByCommand(k.aggregateId, k.commandId), (events) => events.length > 0), {
+          concurrency: 16
+        }),
       head: dynamo.getItem({ TableName: names.log, Key: Items.headKey, ConsistentRead: true }).pipe(
         Effect.map(({ Item }) =>
           Option.map(Option.fromNullable(Item), (item): ChainLink => ({ position: Items.num(item, "Position"), hash: Items.str(item, "Hash") }))),

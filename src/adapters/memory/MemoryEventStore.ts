@@ -90,6 +90,7 @@ export const make = Effect.gen(function*() {
     head: Effect.sync(() => Option.map(Option.fromNullable(log[log.length - 1]), (e) => ({ position: e.position, hash: e.hash }))),
     chainStart: Effect.succeed({ position: 0, hash: GENESIS }),
     findByCommand: (aggregateId, commandId) => Effect.sync(() => [...(byCommand.get(commandKey(aggregateId, commandId)) ?? [])]),
+    commandsSeen: (keys) => Effect.sync(() => keys.map((k) => byCommand.has(commandKey(k.aggregateId, k.commandId)))),
     subscribe: (fromPosition) =>
       catchUp(
         (from, limit) => Effect.sync(() => log.slice(Math.max(1, from) - 1, Math.max(1, from) - 1 + limit)),

@@ -8,7 +8,12 @@ import {
 } from "../../application/ports/EventStore.js"
 import { isCanonicalUuid } from "../../application/Uuid.js"
 import * as GroupCommit from "./GroupCommit.js"
-import { fromColumns } from "./MetadataColumns.js"
+import { fromColumns, type MetadataColumns } from "./MetadataColumns.js"
+
+/** Commands looked up per statement by `commandsSeen`. */
+const COMMANDS_PER_LOOKUP = 200
+
+const commandKey = (aggregateId: string, commandId: string) => `${aggregateId}\u0000${commandId}`
 
 /** What differs between the SQL engines; everything else is shared. */
 export interface SqlDialect {
@@ -357,6 +362,22 @@ export const make = (dialect: SqlDialect, options: SqlEventStoreOptions = defaul
           Effect.map((rows) => rows.map(fromRow)),
           Effect.mapError(unavailable("findByCommand failed"))
         ),
+      commandsSeen: (keys) =>
+        Effect.gen(function*() {
+          const seen = new Set<string>()
+          // a few hundred keys per statement keep every engine under its limit of bound parameters
+          for (let from = 0; from < keys.length; from += COMMANDS_PER_LOOKUP) {
+            const chunk = keys.slice(from, from + COMMANDS_PER_LOOKUP)
+            const rows = yield* sql<MetadataColumns<string | Uint8Array> & { readonly aggregate_id: string }>`
+              SELECT DISTINCT aggregate_id, user_id, user_uuid, correlation_id, causation_id, command_id, command_uuid FROM events WHERE ${
+              sql.or(chunk.map((k) =>
+                isCanonicalUuid(k.commandId) // as findByCommand: in command_uuid, or in command_id if written before there was one
+                  ? sql`(aggregate_id = ${k.aggregateId} AND (command_uuid = ${dialect.uuid(k.commandId)} OR command_id = ${k.commandId}))`
+                  : sql`(aggregate_id = ${k.aggregateId} AND command_id = ${k.commandId})`))}`
+            for (const row of rows) seen.add(commandKey(row.aggregate_id, fromColumns(row).commandId))
+          }
+          return keys.map((k) => seen.has(commandKey(k.aggregateId, k.commandId)))
+        }).pipe(Effect.mapError(unavailable("commandsSeen failed"))),
       head: sql<{ position: number | string; hash: Uint8Array }>`SELECT position, hash FROM event_head WHERE id = 1`.pipe(
         Effect.map(([row]) =>
           row === undefined || Number(row.position) === 0 ? Option.none() : Option.some({ position: Number(row.position), hash: hex(row.hash) })),

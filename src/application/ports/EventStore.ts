@@ -64,6 +64,12 @@ export class EventStoreUnavailable extends Schema.TaggedError<EventStoreUnavaila
   cause: Schema.optional(Schema.Defect)
 }) {}
 
+/** A command as the idempotency check knows it: the aggregate it acted on and its commandId. */
+export interface CommandKey {
+  readonly aggregateId: string
+  readonly commandId: string
+}
+
 export class EventStore extends Context.Tag("ledgerline/EventStore")<EventStore, {
   /** Appends atomically and in order if the aggregate is still at `expectedVersion` (0: no events yet). */
   readonly appendEvents: (
@@ -95,6 +101,13 @@ export class EventStore extends Context.Tag("ledgerline/EventStore")<EventStore,
     aggregateId: string,
     commandId: string
   ) => Effect.Effect<ReadonlyArray<RecordedEvent>, EventStoreUnavailable>
+  /**
+   * Whether each of these commands appended anything to its aggregate, in the same order: the
+   * idempotency check of a batch of commands in one read (DecisionBatch).
+   */
+  readonly commandsSeen: (
+    keys: ReadonlyArray<CommandKey>
+  ) => Effect.Effect<ReadonlyArray<boolean>, EventStoreUnavailable>
   /** The last committed position and its link; none while the log is empty. */
   readonly head: Effect.Effect<Option.Option<ChainLink>, EventStoreUnavailable>
   /**
