@@ -3,7 +3,8 @@ import type { Decider } from "../domain/Decider.js"
 import type { EventCodec } from "./Aggregate.js"
 import type { AggregateCache, Entry } from "./AggregateCache.js"
 import { tryHold, unhold } from "./AggregateLocks.js"
-import { uuidv7 } from "./Ids.js"
+import type { EncodedEvent } from "./avro/EventCodec.js"
+import { uuidv7s } from "./Ids.js"
 import {
   ConcurrencyConflict, type EventMetadata, EventStore, type EventStoreUnavailable, type NewEvent, type RecordedEvent
 } from "./ports/EventStore.js"
@@ -156,7 +157,8 @@ export const lane = <C, S, E>(options: {
           submission.resume(Either.isLeft(found) ? Effect.fail(found.left) : slow)
         })
       }
-      const accepted: Array<Accepted<C, S, E>> = []
+      const decided: Array<Omit<Accepted<C, S, E>, "envelopes">> = []
+      const encoded: Array<ReadonlyArray<EncodedEvent>> = []
       for (const [submission, cached] of held) {
         if (seen.has(submission)) continue
         const { stream } = submission
@@ -167,21 +169,22 @@ export const lane = <C, S, E>(options: {
             submission.resume(slow)
             continue
           }
-          const envelopes: Array<NewEvent> = []
-          for (const event of decision.right) {
-            const encoded = codec.encode(event)
-            envelopes.push({
-              type: encoded.type, schemaVersion: encoded.schemaVersion, data: encoded.data,
-              eventId: yield* uuidv7, timestamp, metadata: submission.context
-            })
-          }
-          accepted.push({ submission, state: cached.state, version: cached.version, events: decision.right, envelopes })
+          encoded.push(decision.right.map((event) => codec.encode(event)))
+          decided.push({ submission, state: cached.state, version: cached.version, events: decision.right })
         } catch (defect) {
           // a decider or codec that throws is a bug: this command dies, the others go on
           unhold(store, stream)
           submission.resume(Effect.die(defect))
         }
       }
+      const eventIds = yield* uuidv7s(encoded.reduce((n, events) => n + events.length, 0))
+      let next = 0
+      const accepted = decided.map((d, i): Accepted<C, S, E> => ({
+        ...d,
+        envelopes: encoded[i]!.map((e): NewEvent => ({
+          type: e.type, schemaVersion: e.schemaVersion, data: e.data, eventId: eventIds[next++]!, timestamp, metadata: d.submission.context
+        }))
+      }))
       yield* Effect.forEach(accepted, (a) =>
         store.appendEvents(a.submission.stream, a.version, a.envelopes).pipe(
           Effect.exit,

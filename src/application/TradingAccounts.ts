@@ -6,14 +6,18 @@ import { Accounts, streamId } from "./Aggregate.js"
 import { cacheOf } from "./AggregateCache.js"
 import { stateAt } from "./AsOf.js"
 import { type CommandContext, commandContext, CommandHandlerConfig, handler, load } from "./CommandHandler.js"
-import { uuidv7 } from "./Ids.js"
+import { uuidv7, uuidv7s } from "./Ids.js"
 import { marketView } from "./Markets.js"
 import { EventStore, type EventStoreUnavailable } from "./ports/EventStore.js"
 import type { SnapshotStore } from "./ports/SnapshotStore.js"
 
 const handle = handler(Accounts)
-const run = (accountId: AccountId, command: AccountCommand, context?: Partial<CommandContext>) =>
-  Effect.flatMap(commandContext(context), (ctx) => handle(accountId, command, ctx, { freshCommandId: context?.commandId === undefined }))
+/** `freshId`: a new id to use as the commandId when the caller gave none (else one is made). */
+const run = (accountId: AccountId, command: AccountCommand, context?: Partial<CommandContext>, freshId?: string) => {
+  const fresh = context?.commandId === undefined
+  const given = fresh && freshId !== undefined ? { ...context, commandId: freshId } : context
+  return Effect.flatMap(commandContext(given), (ctx) => handle(accountId, command, ctx, { freshCommandId: fresh }))
+}
 
 export interface OpenAccountInput {
   /** Chosen by the caller (e.g. derived from an idempotency key); a fresh UUIDv7 when absent. */
@@ -67,9 +71,10 @@ export interface OrderInput {
 export const placeOrder = Effect.fnUntraced(
   function*(accountId: AccountId, order: OrderInput, context?: Partial<CommandContext>) {
     const market = yield* marketView(order.symbol)
-    const orderId = OrderId.make(yield* uuidv7)
-    const tradeId = TradeId.make(yield* uuidv7)
-    return yield* run(accountId, AccountCommand.PlaceOrder({ ...order, orderId, tradeId, market, at: yield* DateTime.now }), context)
+    const [orderId, tradeId, commandId] = yield* uuidv7s(3)
+    return yield* run(accountId, AccountCommand.PlaceOrder({
+      ...order, orderId: OrderId.make(orderId!), tradeId: TradeId.make(tradeId!), market, at: yield* DateTime.now
+    }), context, commandId)
   }
 )
 
