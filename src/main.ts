@@ -60,7 +60,9 @@ const JwtSecretLive = Layer.effect(Auth.JwtSecret, jwtSecret)
 const HandlerConfigLive = Layer.effect(CommandHandlerConfig, Effect.gen(function*() {
   const snapshotEvery = yield* Config.integer("LEDGERLINE_SNAPSHOT_EVERY").pipe(Config.withDefault(100))
   const maxRetries = yield* Config.integer("LEDGERLINE_COMMAND_RETRIES").pipe(Config.withDefault(5))
-  return { ...CommandHandlerConfig.defaultValue(), snapshotEvery, maxRetries }
+  const defaults = CommandHandlerConfig.defaultValue()
+  const maxQueuedCommands = yield* Config.integer("LEDGERLINE_MAX_QUEUED_COMMANDS").pipe(Config.withDefault(defaults.maxQueuedCommands))
+  return { ...defaults, snapshotEvery, maxRetries, maxQueuedCommands }
 }))
 
 /** Processes that follow the log for as long as the service runs. */

@@ -103,7 +103,7 @@ export const parse = (args: ReadonlyArray<string>): Settings => {
     stepWarmupSeconds: 2,
     stepSeconds: 8,
     drainSeconds: 10,
-    command: { accounts: 2_000, symbols: 4, rates: [100, 250, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000], refine: 2 },
+    command: { accounts: 2_000, symbols: 4, rates: [100, 250, 500, 1_000, 2_000, 3_000, 5_000, 10_000, 20_000, 50_000, 100_000], refine: 2 },
     http: {
       accounts: 1_000, sockets: 64, rates: [100, 250, 500, 1_000, 2_000, 5_000, 10_000, 20_000], refine: 2, healthSeconds: 8,
       queryRate: 200, queryWriteRate: 100, querySeconds: 10

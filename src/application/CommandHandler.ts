@@ -33,9 +33,55 @@ export class CommandHandlerConfig extends Context.Reference<CommandHandlerConfig
      * Commands on cached aggregates go through the batched fast lane (DecisionBatch); off, every
      * command runs the full handler on a fiber of its own.
      */
-    batchDecisions: true
+    batchDecisions: true,
+    /**
+     * Commands in flight in this process at once (per event store); one more is refused at once
+     * with CommandsOverloaded (HTTP 503) instead of joining a queue that only grows.
+     */
+    maxQueuedCommands: 5_000
   })
 }) {}
+
+/**
+ * More commands are in flight in this process than `CommandHandlerConfig.maxQueuedCommands`: this
+ * one was turned away at once, with nothing decided or appended. A queue that only grows answers
+ * everyone late and, with every waiting command alive in memory, slows the process down as a
+ * whole; a refusal the caller can retry keeps the rest fast (HTTP 503 with Retry-After).
+ */
+export class CommandsOverloaded extends Data.TaggedError("CommandsOverloaded")<{
+  readonly waiting: number
+  readonly limit: number
+}> {
+  override get message() {
+    return `${this.waiting} commands are waiting, the most this process takes is ${this.limit}; retry`
+  }
+}
+
+const admissions = new WeakMap<object, { inFlight: number }>()
+
+/**
+ * Runs a command if fewer than `maxQueuedCommands` are in flight in this process (per event
+ * store), else fails at once with CommandsOverloaded. The handler admits every command; a command
+ * that does work before it reaches the handler (the market view of an order) admits itself first,
+ * so that work is counted too, and tells the handler (`HandleOptions.admitted`).
+ */
+export const admitted = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | CommandsOverloaded, R | EventStore> =>
+  Effect.flatMap(EventStore, (store) =>
+    Effect.flatMap(CommandHandlerConfig, ({ maxQueuedCommands }): Effect.Effect<A, E | CommandsOverloaded, R> => {
+      let counter = admissions.get(store)
+      if (counter === undefined) {
+        counter = { inFlight: 0 }
+        admissions.set(store, counter)
+      }
+      if (counter.inFlight >= maxQueuedCommands) {
+        return Effect.fail(new CommandsOverloaded({ waiting: counter.inFlight, limit: maxQueuedCommands }))
+      }
+      counter.inFlight++
+      const c = counter
+      return Effect.ensuring(effect, Effect.sync(() => {
+        c.inFlight--
+      }))
+    }))
 
 export interface CommandResult<E> {
   readonly events: ReadonlyArray<E>
@@ -165,6 +211,8 @@ export interface HandleOptions {
    * seen before and the idempotency lookup is skipped.
    */
   readonly freshCommandId?: boolean
+  /** The caller already admitted this command (`admitted`): the handler does not count it again. */
+  readonly admitted?: boolean
 }
 
 /**
@@ -257,13 +305,15 @@ export const handler = <C extends { readonly _tag: string }, S, E extends { read
 
   const fast = lane<C, S, E>({ decider, codec: aggregate.codec, snapshotIfDue })
 
-  return (id: string, command: C, context: CommandContext, options: HandleOptions = {}) =>
+  const handle = (id: string, command: C, context: CommandContext, options: HandleOptions) =>
     Effect.gen(function*() {
       const config = yield* CommandHandlerConfig
       if (config.batchDecisions && config.cacheCapacity > 0) {
         const store = yield* EventStore
         const lookup = options.freshCommandId !== true
-        const decided = yield* fast.submit(streamId(aggregate, id), command, context, lookup, cacheOf(store, config.cacheCapacity), config.snapshotEvery)
+        const decided = yield* fast.submit(
+          streamId(aggregate, id), command, context, lookup, cacheOf(store, config.cacheCapacity), config.snapshotEvery
+        )
         if (decided !== Slow) return { ...decided, duplicate: false } satisfies CommandResult<E>
       }
       const retry = Schedule.exponential(config.retryBase).pipe(Schedule.jittered, Schedule.intersect(Schedule.recurs(config.maxRetries)))
@@ -277,4 +327,7 @@ export const handler = <C extends { readonly _tag: string }, S, E extends { read
         : yield* handled
       return result
     })
+
+  return (id: string, command: C, context: CommandContext, options: HandleOptions = {}) =>
+    options.admitted === true ? handle(id, command, context, options) : admitted(handle(id, command, context, options))
 }

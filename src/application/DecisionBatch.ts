@@ -217,6 +217,7 @@ export const lane = <C, S, E>(options: {
               queues.set(store, queue)
             }
             let answered = false
+            const q = queue
             queue.pending.push({
               stream, command, context, lookup, cache, snapshotEvery,
               resume: (outcome) => {
@@ -228,7 +229,6 @@ export const lane = <C, S, E>(options: {
             if (queue.runtime === undefined) {
               // the batch is what arrived until the event loop had nothing else to run
               queue.runtime = runtime
-              const q = queue
               setImmediate(() => start(store, q))
             }
           })))

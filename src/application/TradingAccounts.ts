@@ -5,18 +5,21 @@ import { AccountCommand, type AccountState } from "../domain/TradingAccount.js"
 import { Accounts, streamId } from "./Aggregate.js"
 import { cacheOf } from "./AggregateCache.js"
 import { stateAt } from "./AsOf.js"
-import { type CommandContext, commandContext, CommandHandlerConfig, handler, load } from "./CommandHandler.js"
+import { admitted, type CommandContext, commandContext, CommandHandlerConfig, handler, load } from "./CommandHandler.js"
 import { uuidv7, uuidv7s } from "./Ids.js"
 import { marketView } from "./Markets.js"
 import { EventStore, type EventStoreUnavailable } from "./ports/EventStore.js"
 import type { SnapshotStore } from "./ports/SnapshotStore.js"
 
 const handle = handler(Accounts)
-/** `freshId`: a new id to use as the commandId when the caller gave none (else one is made). */
-const run = (accountId: AccountId, command: AccountCommand, context?: Partial<CommandContext>, freshId?: string) => {
+/**
+ * `freshId`: a new id to use as the commandId when the caller gave none (else one is made);
+ * `isAdmitted`: the command admitted itself before (`admitted`), as an order does before it reads the market.
+ */
+const run = (accountId: AccountId, command: AccountCommand, context?: Partial<CommandContext>, freshId?: string, isAdmitted = false) => {
   const fresh = context?.commandId === undefined
   const given = fresh && freshId !== undefined ? { ...context, commandId: freshId } : context
-  return Effect.flatMap(commandContext(given), (ctx) => handle(accountId, command, ctx, { freshCommandId: fresh }))
+  return Effect.flatMap(commandContext(given), (ctx) => handle(accountId, command, ctx, { freshCommandId: fresh, admitted: isAdmitted }))
 }
 
 export interface OpenAccountInput {
@@ -74,8 +77,9 @@ export const placeOrder = Effect.fnUntraced(
     const [orderId, tradeId, commandId] = yield* uuidv7s(3)
     return yield* run(accountId, AccountCommand.PlaceOrder({
       ...order, orderId: OrderId.make(orderId!), tradeId: TradeId.make(tradeId!), market, at: yield* DateTime.now
-    }), context, commandId)
-  }
+    }), context, commandId, true)
+  },
+  admitted
 )
 
 export const cancelOrder = Effect.fn("TradingAccounts.cancelOrder")(
@@ -89,8 +93,9 @@ export const fillOrder = Effect.fnUntraced(
   function*(accountId: AccountId, orderId: OrderId, symbol: Symbol, price: BigDecimal.BigDecimal, context?: Partial<CommandContext>) {
     const market = yield* marketView(symbol)
     const tradeId = TradeId.make(yield* uuidv7)
-    return yield* run(accountId, AccountCommand.FillOrder({ orderId, tradeId, price, market, at: yield* DateTime.now }), context)
-  }
+    return yield* run(accountId, AccountCommand.FillOrder({ orderId, tradeId, price, market, at: yield* DateTime.now }), context, undefined, true)
+  },
+  admitted
 )
 
 export const getAccount = (accountId: AccountId) => load(Accounts)(accountId)

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Array as Arr, Effect, Exit, Layer, Option } from "effect"
 import * as AggregateLocks from "../../src/application/AggregateLocks.js"
-import { CommandHandlerConfig } from "../../src/application/CommandHandler.js"
+import { CommandHandlerConfig, CommandsOverloaded } from "../../src/application/CommandHandler.js"
 import { laneCounts } from "../../src/application/DecisionBatch.js"
 import { EventStore, EventStoreUnavailable } from "../../src/application/ports/EventStore.js"
 import * as TradingAccounts from "../../src/application/TradingAccounts.js"
@@ -152,5 +152,22 @@ describe("the batched decision lane", () => {
       // on by default: the same order again goes through the lane
       yield* TradingAccounts.placeOrder(accountId, buy("1"))
       expect((yield* lane).appended).toBe(before.appended + 1)
+    }).pipe(Effect.provide(MemoryStores)))
+})
+
+describe("admission", () => {
+  it.effect("beyond maxQueuedCommands waiting, a command is refused at once with CommandsOverloaded and nothing of it is written", () =>
+    Effect.gen(function*() {
+      yield* openMarketAt(ACME, "10")
+      const accounts = yield* Effect.forEach(Arr.range(1, 5), () => openAccountWith("1000.00"))
+      const exits = yield* Effect.forEach(accounts, (id) => Effect.exit(TradingAccounts.placeOrder(id, buy("1"))), {
+        concurrency: "unbounded"
+      }).pipe(Effect.provideService(CommandHandlerConfig, { ...CommandHandlerConfig.defaultValue(), maxQueuedCommands: 3 }))
+      expect(exits.slice(0, 3).every(Exit.isSuccess)).toBe(true)
+      expect(exits.slice(3)).toEqual(Arr.replicate(Exit.fail(new CommandsOverloaded({ waiting: 3, limit: 3 })), 2))
+      for (const id of accounts.slice(3)) expect(yield* typesOf(id)).toEqual([["AccountOpened", 1]])
+      // the queue drained: the same orders now go through
+      const again = yield* Effect.forEach(accounts.slice(3), (id) => TradingAccounts.placeOrder(id, buy("1")), { concurrency: "unbounded" })
+      expect(again.map((r) => r.version)).toEqual([3, 3])
     }).pipe(Effect.provide(MemoryStores)))
 })

@@ -20,6 +20,21 @@ describe("the service over HTTP", () => {
     }).pipe(Effect.scoped), 90_000)
 })
 
+describe("admission", () => {
+  it.live("a process at its limit of waiting commands refuses the next at once: 503 OVERLOADED with Retry-After", () =>
+    Effect.gen(function*() {
+      // a limit of 0 turns every command away, as a process whose queue is full would
+      const server = yield* startServer({ LEDGERLINE_MAX_QUEUED_COMMANDS: "0" })
+      const alice = yield* server.token("alice", "trader")
+      const opened = yield* server.call("POST", "/v1/accounts", {
+        token: alice, body: { customerId: "alice", accountType: "INDIVIDUAL", currency: "USD", initialBalance: "100.00" }
+      })
+      expect(opened.status).toBe(503)
+      expect(opened.body).toMatchObject({ code: "OVERLOADED" })
+      expect(opened.headers.get("retry-after")).toBe("1")
+    }).pipe(Effect.scoped), 90_000)
+})
+
 describe("start-up settings", () => {
   it("a bad value stops start-up with a message naming the variable", () => {
     for (const [name, value] of [["PORT", "abc"], ["LEDGERLINE_STORE", "oracle"], ["LEDGERLINE_SIMULATOR_RATE", "-3"]] as const) {

@@ -2,6 +2,7 @@ import { BigDecimal, type Context, Effect, Option } from "effect"
 import { createHash } from "node:crypto"
 import type { CommandContext } from "../../application/CommandHandler.js"
 import type { CheckpointStoreUnavailable } from "../../application/ports/Checkpoints.js"
+import type { CommandsOverloaded } from "../../application/CommandHandler.js"
 import type { ConcurrencyConflict, EventStoreUnavailable } from "../../application/ports/EventStore.js"
 import type { SnapshotStoreUnavailable } from "../../application/ports/SnapshotStore.js"
 import * as TradingAccounts from "../../application/TradingAccounts.js"
@@ -55,9 +56,11 @@ const detailsOf = (e: object): Record<string, unknown> => {
 
 /** Maps what the core can fail with to the API's errors; never a 500 for a known failure. */
 export const toApiError = (
-  e: Refusal | ConcurrencyConflict | EventStoreUnavailable | SnapshotStoreUnavailable | CheckpointStoreUnavailable
+  e: Refusal | ConcurrencyConflict | EventStoreUnavailable | SnapshotStoreUnavailable | CheckpointStoreUnavailable | CommandsOverloaded
 ) => {
   switch (e._tag) {
+    case "CommandsOverloaded":
+      return new Unavailable({ code: "OVERLOADED", message: e.message })
     case "ConcurrencyConflict":
       return new Conflict({ code: "CONCURRENCY", message: e.message, details: detailsOf(e) })
     case "EventStoreUnavailable":
