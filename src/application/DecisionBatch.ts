@@ -72,6 +72,12 @@ export interface Lane<C, E> {
 
 const slow = Effect.succeed(Slow)
 
+/**
+ * Commands decided in one go. A batch decides and encodes synchronously (about 40 µs an order), so
+ * this bounds how long it holds the event loop (about 10 ms); more waiting go in the next batch.
+ */
+export const MOST_PER_BATCH = 256
+
 /** What the lanes of one event store did: batches run and commands appended through them (for tests and benchmarks). */
 export interface LaneCounts {
   batches: number
@@ -193,10 +199,17 @@ export const lane = <C, S, E>(options: {
     })
 
   const start = (store: EventStore["Type"], queue: Queue) => {
-    const batch = queue.pending
     const runtime = queue.runtime!
-    queue.pending = []
-    queue.runtime = undefined
+    let batch: ReadonlyArray<Submission<C, E>>
+    if (queue.pending.length <= MOST_PER_BATCH) {
+      batch = queue.pending
+      queue.pending = []
+      queue.runtime = undefined
+    } else {
+      // the rest after the event loop has had its turn (I/O, settled commits), with the same runtime
+      batch = queue.pending.splice(0, MOST_PER_BATCH)
+      setImmediate(() => start(store, queue))
+    }
     Runtime.runCallback(runtime)(run(store, batch), {
       onExit: (exit) => {
         // a batch that failed as a whole (it should not) must still answer every caller; a

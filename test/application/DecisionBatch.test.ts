@@ -2,7 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Array as Arr, Effect, Exit, Layer, Option } from "effect"
 import * as AggregateLocks from "../../src/application/AggregateLocks.js"
 import { CommandHandlerConfig, CommandsOverloaded } from "../../src/application/CommandHandler.js"
-import { laneCounts } from "../../src/application/DecisionBatch.js"
+import { laneCounts, MOST_PER_BATCH } from "../../src/application/DecisionBatch.js"
 import { EventStore, EventStoreUnavailable } from "../../src/application/ports/EventStore.js"
 import * as TradingAccounts from "../../src/application/TradingAccounts.js"
 import { InsufficientFunds } from "../../src/domain/AccountRejections.js"
@@ -79,6 +79,19 @@ describe("the batched decision lane", () => {
         expect(r.recorded.map((e) => [e.aggregateId, e.version])).toEqual([[`account-${accounts[i]}`, 2], [`account-${accounts[i]}`, 3]])
         expect(yield* cashOf(accounts[i]!)).toEqual(decimal("970.00"))
       }
+    }).pipe(Effect.provide(MemoryStores)))
+
+  it.effect("more commands than one batch decides go in the batches after it, every one appended", () =>
+    Effect.gen(function*() {
+      yield* openMarketAt(ACME, "10")
+      const n = MOST_PER_BATCH + 44
+      const accounts = yield* Effect.forEach(Arr.range(1, n), () => openAccountWith("1000.00"))
+      const before = yield* lane
+      const results = yield* Effect.forEach(accounts, (id) => TradingAccounts.placeOrder(id, buy("1")), { concurrency: "unbounded" })
+      const after = yield* lane
+      expect(after.batches - before.batches).toBe(2)
+      expect(after.appended - before.appended).toBe(n)
+      expect(results.every((r) => r.version === 3)).toBe(true)
     }).pipe(Effect.provide(MemoryStores)))
 
   it.effect("two orders on one account sent together: the second waits for the first and decides on what it left", () =>
