@@ -48,6 +48,8 @@ interface Submission<C, E> {
   readonly cache: AggregateCache
   readonly snapshotEvery: number
   readonly resume: (outcome: Outcome<E>) => void
+  /** This submission holds its aggregate's turn (AggregateLocks). */
+  holding: boolean
 }
 
 interface Accepted<C, S, E> {
@@ -110,13 +112,20 @@ export const lane = <C, S, E>(options: {
   // one queue per event-store instance, as the cache and the locks
   const queues = new WeakMap<object, Queue>()
 
+  const hold = (store: object, submission: Submission<C, E>) => (submission.holding = tryHold(store, submission.stream))
+  const release = (store: object, submission: Submission<C, E>) => {
+    if (!submission.holding) return
+    submission.holding = false
+    unhold(store, submission.stream)
+  }
+
   const settle = (store: EventStore["Type"], accepted: Accepted<C, S, E>, exit: Exit.Exit<{ readonly nextVersion: number; readonly events: ReadonlyArray<RecordedEvent> }, ConcurrencyConflict | EventStoreUnavailable>) =>
     Effect.suspend(() => {
       const { submission } = accepted
       const { cache, stream } = submission
       if (Exit.isFailure(exit)) {
         cache.drop(stream)
-        unhold(store, stream)
+        release(store, submission)
         const conflict = Cause.failureOption(exit.cause)
         submission.resume(conflict._tag === "Some" && conflict.value instanceof ConcurrencyConflict
           ? slow
@@ -134,7 +143,7 @@ export const lane = <C, S, E>(options: {
           ? snapshotIfDue(stream, accepted.version, appended.nextVersion, () => state)
           : Effect.void
       }).pipe(Effect.ensuring(Effect.sync(() => {
-        unhold(store, stream)
+        release(store, submission)
         submission.resume(Effect.succeed({ events: accepted.events, recorded: appended.events, version: appended.nextVersion }))
       })))
     })
@@ -147,7 +156,7 @@ export const lane = <C, S, E>(options: {
       const held: Array<readonly [Submission<C, E>, Entry<S>]> = []
       for (const submission of batch) {
         const cached = submission.cache.get<S>(submission.stream)
-        if (cached === undefined || !tryHold(store, submission.stream)) submission.resume(slow)
+        if (cached === undefined || !hold(store, submission)) submission.resume(slow)
         else held.push([submission, cached])
       }
       // the idempotency check of every caller's commandId in one read; a command seen before goes
@@ -159,7 +168,7 @@ export const lane = <C, S, E>(options: {
         keyed.forEach(([submission], i) => {
           if (Either.isRight(found) && found.right[i] !== true) return
           seen.add(submission)
-          unhold(store, submission.stream)
+          release(store, submission)
           submission.resume(Either.isLeft(found) ? Effect.fail(found.left) : slow)
         })
       }
@@ -167,11 +176,10 @@ export const lane = <C, S, E>(options: {
       const encoded: Array<ReadonlyArray<EncodedEvent>> = []
       for (const [submission, cached] of held) {
         if (seen.has(submission)) continue
-        const { stream } = submission
         try {
           const decision = decider.decide(submission.command, cached.state)
           if (Either.isLeft(decision) || decision.right.length === 0) {
-            unhold(store, stream)
+            release(store, submission)
             submission.resume(slow)
             continue
           }
@@ -179,7 +187,7 @@ export const lane = <C, S, E>(options: {
           decided.push({ submission, state: cached.state, version: cached.version, events: decision.right })
         } catch (defect) {
           // a decider or codec that throws is a bug: this command dies, the others go on
-          unhold(store, stream)
+          release(store, submission)
           submission.resume(Effect.die(defect))
         }
       }
@@ -212,9 +220,14 @@ export const lane = <C, S, E>(options: {
     }
     Runtime.runCallback(runtime)(run(store, batch), {
       onExit: (exit) => {
-        // a batch that failed as a whole (it should not) must still answer every caller; a
-        // caller already answered ignores a second answer
-        if (Exit.isFailure(exit)) for (const s of batch) s.resume(Effect.die(Cause.squash(exit.cause)))
+        // a batch that failed as a whole (it should not) must still give back every turn it took
+        // and answer every caller; a caller already answered ignores a second answer
+        if (Exit.isFailure(exit)) {
+          for (const s of batch) {
+            release(store, s)
+            s.resume(Effect.die(Cause.squash(exit.cause)))
+          }
+        }
       }
     })
   }
@@ -232,7 +245,7 @@ export const lane = <C, S, E>(options: {
             let answered = false
             const q = queue
             queue.pending.push({
-              stream, command, context, lookup, cache, snapshotEvery,
+              stream, command, context, lookup, cache, snapshotEvery, holding: false,
               resume: (outcome) => {
                 if (answered) return
                 answered = true
