@@ -232,6 +232,25 @@ describe("aggregate cache", () => {
     }).pipe(Effect.provide(MemoryStores)))
 })
 
+describe("market views refreshed ahead", () => {
+  it.effect("past half of readStaleness a reader gets the cached view at once and the view is caught up behind it", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(Date.parse("2026-03-02T14:00:00Z"))
+      yield* openMarketAt(ACME, "100")
+      yield* TestClock.adjust("1 millis")
+      yield* Markets.updatePrice(ACME, decimal("101"), yield* DateTime.now).pipe(elsewhere)
+      const half = Duration.toMillis(CommandHandlerConfig.defaultValue().readStaleness) / 2
+      yield* TestClock.adjust(Duration.millis(half - 2))
+      // not past half: nothing is read
+      expect(yield* priceSeen).toBe("100")
+      yield* TestClock.adjust("2 millis")
+      // past half, within the bound: the cached view now, the fresh one read in the background
+      expect(yield* priceSeen).toBe("100")
+      for (let i = 0; i < 10; i++) yield* Effect.yieldNow()
+      expect(yield* priceSeen).toBe("101")
+    }).pipe(Effect.provide(MemoryStores)))
+})
+
 /** Fails every append with a conflict it counts; the command path must then never append twice at once. */
 const appendCounter = (counts: { appends: number; concurrent: number; most: number }) =>
   Layer.effect(EventStore, Effect.map(EventStore, (store) => EventStore.of({
