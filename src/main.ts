@@ -61,7 +61,10 @@ const HandlerConfigLive = Layer.effect(CommandHandlerConfig, Effect.gen(function
   const snapshotEvery = yield* Config.integer("LEDGERLINE_SNAPSHOT_EVERY").pipe(Config.withDefault(100))
   const maxRetries = yield* Config.integer("LEDGERLINE_COMMAND_RETRIES").pipe(Config.withDefault(5))
   const defaults = CommandHandlerConfig.defaultValue()
-  const maxQueuedCommands = yield* Config.integer("LEDGERLINE_MAX_QUEUED_COMMANDS").pipe(Config.withDefault(defaults.maxQueuedCommands))
+  const maxQueuedCommands = yield* Config.integer("LEDGERLINE_MAX_QUEUED_COMMANDS").pipe(
+    Config.validate({ message: "must be 0 or more", validation: (n) => n >= 0 }),
+    Config.withDefault(defaults.maxQueuedCommands)
+  )
   return { ...defaults, snapshotEvery, maxRetries, maxQueuedCommands }
 }))
 

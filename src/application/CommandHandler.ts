@@ -49,11 +49,11 @@ export class CommandHandlerConfig extends Context.Reference<CommandHandlerConfig
  * whole; a refusal the caller can retry keeps the rest fast (HTTP 503 with Retry-After).
  */
 export class CommandsOverloaded extends Data.TaggedError("CommandsOverloaded")<{
-  readonly waiting: number
+  readonly inFlight: number
   readonly limit: number
 }> {
   override get message() {
-    return `${this.waiting} commands are waiting, the most this process takes is ${this.limit}; retry`
+    return `${this.inFlight} commands are in flight, the most this process takes is ${this.limit}; retry`
   }
 }
 
@@ -74,7 +74,7 @@ export const admitted = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect
         admissions.set(store, counter)
       }
       if (counter.inFlight >= maxQueuedCommands) {
-        return Effect.fail(new CommandsOverloaded({ waiting: counter.inFlight, limit: maxQueuedCommands }))
+        return Effect.fail(new CommandsOverloaded({ inFlight: counter.inFlight, limit: maxQueuedCommands }))
       }
       counter.inFlight++
       const c = counter

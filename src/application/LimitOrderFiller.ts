@@ -1,4 +1,4 @@
-import { BigDecimal, Effect, Option, Stream } from "effect"
+import { BigDecimal, Effect, Option, Schedule, Stream } from "effect"
 import type { AccountEvent, Side } from "../domain/AccountEvents.js"
 import type { AccountId, OrderId, Symbol } from "../domain/Ids.js"
 import { Accounts, decodeEvents, Markets } from "./Aggregate.js"
@@ -35,6 +35,9 @@ export const evolveBook = (book: OrderBook, event: AccountEvent): OrderBook => {
 }
 
 /** A BUY crosses at or below its limit, a SELL at or above. */
+/** How often a fill the process turned away (CommandsOverloaded) is tried again. */
+const OVERLOADED_RETRY = Schedule.spaced("10 millis")
+
 const crosses = (order: Resting, price: BigDecimal.BigDecimal) =>
   order.side === "BUY" ? BigDecimal.lessThanOrEqualTo(price, order.limitPrice) : BigDecimal.greaterThanOrEqualTo(price, order.limitPrice)
 
@@ -63,8 +66,11 @@ export const processEvent = (book: OrderBook, recorded: RecordedEvent) =>
         correlationId: recorded.metadata.correlationId,
         causationId: recorded.eventId
       }).pipe(
+        // a process too busy to take the fill now takes it shortly: the filler waits, as the tick's
+        // fills must not be skipped
+        Effect.retry({ while: (e) => e._tag === "CommandsOverloaded", schedule: OVERLOADED_RETRY }),
         Effect.catchIf(
-          (e) => !(e._tag === "EventStoreUnavailable"),
+          (e) => !(e._tag === "EventStoreUnavailable" || e._tag === "CommandsOverloaded"),
           (e) => Effect.logDebug(`order ${order.orderId} not filled: ${e._tag}`)
         )
       )

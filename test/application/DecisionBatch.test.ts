@@ -169,7 +169,7 @@ describe("the batched decision lane", () => {
 })
 
 describe("admission", () => {
-  it.effect("beyond maxQueuedCommands waiting, a command is refused at once with CommandsOverloaded and nothing of it is written", () =>
+  it.effect("beyond maxQueuedCommands in flight, a command is refused at once with CommandsOverloaded and nothing of it is written", () =>
     Effect.gen(function*() {
       yield* openMarketAt(ACME, "10")
       const accounts = yield* Effect.forEach(Arr.range(1, 5), () => openAccountWith("1000.00"))
@@ -177,7 +177,7 @@ describe("admission", () => {
         concurrency: "unbounded"
       }).pipe(Effect.provideService(CommandHandlerConfig, { ...CommandHandlerConfig.defaultValue(), maxQueuedCommands: 3 }))
       expect(exits.slice(0, 3).every(Exit.isSuccess)).toBe(true)
-      expect(exits.slice(3)).toEqual(Arr.replicate(Exit.fail(new CommandsOverloaded({ waiting: 3, limit: 3 })), 2))
+      expect(exits.slice(3)).toEqual(Arr.replicate(Exit.fail(new CommandsOverloaded({ inFlight: 3, limit: 3 })), 2))
       for (const id of accounts.slice(3)) expect(yield* typesOf(id)).toEqual([["AccountOpened", 1]])
       // the queue drained: the same orders now go through
       const again = yield* Effect.forEach(accounts.slice(3), (id) => TradingAccounts.placeOrder(id, buy("1")), { concurrency: "unbounded" })

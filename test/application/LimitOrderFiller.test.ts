@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
-import { DateTime, Effect, Fiber, Option, Schedule, TestClock } from "effect"
+import { DateTime, Deferred, Effect, Fiber, FiberId, Layer, Option, Schedule, TestClock } from "effect"
 import { Accounts } from "../../src/application/Aggregate.js"
+import { CommandHandlerConfig } from "../../src/application/CommandHandler.js"
 import { type OrderBook, processEvent, runLimitOrderFiller } from "../../src/application/LimitOrderFiller.js"
 import * as Markets from "../../src/application/Markets.js"
 import { EventStore } from "../../src/application/ports/EventStore.js"
@@ -98,4 +99,36 @@ describe("limit order filler", () => {
       expect(filled.portfolio.cash).toEqual(decimal("907.50"))
       yield* Fiber.interrupt(filler)
     }).pipe(Effect.provide(MemoryStores)))
+
+  it.effect("a fill the process turns away for overload is tried again until it is taken, not skipped", () => {
+    const gate = Deferred.unsafeMake<void>(FiberId.none)
+    let blocked = ""
+    const gated = Layer.effect(EventStore, Effect.map(EventStore, (store) => EventStore.of({
+      ...store,
+      appendEvents: (id, expected, events) =>
+        id === blocked ? Effect.zipRight(Deferred.await(gate), store.appendEvents(id, expected, events)) : store.appendEvents(id, expected, events)
+    })))
+    const oneAtATime = Effect.provideService(CommandHandlerConfig, { ...CommandHandlerConfig.defaultValue(), maxQueuedCommands: 1 })
+    return Effect.gen(function*() {
+      yield* openMarketAt(ACME, "10.00")
+      const accountId = yield* openAccountWith("1000.00")
+      const other = yield* openAccountWith("1.00")
+      yield* TradingAccounts.placeOrder(accountId, limitBuy("10", "9.50"))
+      const book: OrderBook = new Map()
+      let next = yield* drive(book, 1)
+      yield* tick("9.40")
+      // another command holds the process's one place until the gate opens
+      blocked = `account-${other}`
+      const holding = yield* Effect.fork(oneAtATime(TradingAccounts.depositFunds(other, decimal("1"))))
+      for (let i = 0; i < 10; i++) yield* Effect.yieldNow()
+      const filling = yield* Effect.fork(oneAtATime(drive(book, next)))
+      yield* TestClock.adjust("50 millis")
+      expect((yield* stateOf(accountId)).portfolio.cash).toEqual(decimal("1000.00"))
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.join(holding)
+      yield* TestClock.adjust("50 millis")
+      next = yield* Fiber.join(filling)
+      expect((yield* stateOf(accountId)).portfolio.cash).toEqual(decimal("906.00"))
+    }).pipe(Effect.provide(gated.pipe(Layer.provideMerge(MemoryStores))))
+  })
 })

@@ -37,7 +37,9 @@ describe("admission", () => {
 
 describe("start-up settings", () => {
   it("a bad value stops start-up with a message naming the variable", () => {
-    for (const [name, value] of [["PORT", "abc"], ["LEDGERLINE_STORE", "oracle"], ["LEDGERLINE_SIMULATOR_RATE", "-3"]] as const) {
+    for (const [name, value] of [
+      ["PORT", "abc"], ["LEDGERLINE_STORE", "oracle"], ["LEDGERLINE_SIMULATOR_RATE", "-3"], ["LEDGERLINE_MAX_QUEUED_COMMANDS", "-1"]
+    ] as const) {
       const run = spawnSync(process.execPath, ["--import", "tsx", "src/main.ts"], {
         env: { ...process.env, LEDGERLINE_DATA_DIR: join(tmpdir(), "ledgerline-bad-config"), [name]: value }, encoding: "utf8", timeout: 30_000
       })
