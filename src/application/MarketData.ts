@@ -31,8 +31,8 @@ const commandId = (tick: Tick) => `tick-${tick.symbol}-${DateTime.toEpochMillis(
  * Sends every tick of the MarketFeed through the market decider (`Markets.updatePrice`), which
  * records it as PriceUpdated or PriceRejected. Ticks of one symbol are sent in feed order, symbols
  * in parallel. A business refusal is logged (once per change of reason and symbol, so a closed
- * market does not flood the log) and the feed goes on; EventStoreUnavailable is retried with
- * back-off, and a feed that fails is subscribed to again. Ends only when the feed does.
+ * market does not flood the log) and the feed goes on; EventStoreUnavailable and CommandsOverloaded
+ * are retried with back-off, and a feed that fails is subscribed to again. Ends only when the feed does.
  */
 export const runMarketFeed = (options: MarketFeedOptions) =>
   Effect.gen(function*() {
@@ -64,7 +64,8 @@ export const runMarketFeed = (options: MarketFeedOptions) =>
     const handle = (tick: Tick) =>
       send(tick).pipe(
         Effect.catchTag("MarketNotListed", (e) => options.openMarkets ? openThenSend(tick, options.settings) : Effect.fail(e)),
-        Effect.retry({ schedule: backOff, while: (e) => e._tag === "EventStoreUnavailable" }),
+        // a store outage, or a process too busy to take the tick now, passes: try it again
+        Effect.retry({ schedule: backOff, while: (e) => e._tag === "EventStoreUnavailable" || e._tag === "CommandsOverloaded" }),
         Effect.flatMap((result) => {
           const rejected = result.events.find((e) => e._tag === "PriceRejected")
           return report(tick.symbol, rejected === undefined ? undefined : `PriceRejected ${rejected.anomaly}`)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { BigDecimal, DateTime, Effect, Fiber, Layer, Logger, Option, Random, Stream, TestClock } from "effect"
+import { BigDecimal, DateTime, Deferred, Effect, Fiber, FiberId, Layer, Logger, Option, Random, Stream, TestClock } from "effect"
 import * as SimulatedFeed from "../../src/adapters/simulator/SimulatedFeed.js"
 import * as Memory from "../../src/adapters/memory/index.js"
 import { Accounts, Markets as MarketAggregate, decodeEvents } from "../../src/application/Aggregate.js"
@@ -145,6 +145,34 @@ describe("market data", () => {
       yield* Fiber.join(fiber)
       expect(summary(yield* marketEvents("ACME"))).toEqual(["MarketOpened", "PriceUpdated 10", "PriceUpdated 10.05"])
     }).pipe(Effect.provide(Layer.merge(flakyStore, Memory.MemorySnapshotStore.layer))))
+
+  it.effect("retries a tick the process turns away for overload, and records it once it is taken", () => {
+    const gate = Deferred.unsafeMake<void>(FiberId.none)
+    let blocked = ""
+    const gated = Layer.effect(EventStore, Effect.map(EventStore, (store) => EventStore.of({
+      ...store,
+      appendEvents: (id, expected, events) =>
+        id === blocked ? Effect.zipRight(Deferred.await(gate), store.appendEvents(id, expected, events)) : store.appendEvents(id, expected, events)
+    })))
+    const oneAtATime = Effect.provideService(CommandHandlerConfig, { ...CommandHandlerConfig.defaultValue(), maxQueuedCommands: 1 })
+    return Effect.gen(function*() {
+      yield* TestClock.setTime(START)
+      const accountId = yield* openAccountWith("1.00")
+      // another command holds the process's one place until the gate opens
+      blocked = `account-${accountId}`
+      const holding = yield* Effect.fork(oneAtATime(TradingAccounts.depositFunds(accountId, decimal("1"))))
+      for (let i = 0; i < 10; i++) yield* Effect.yieldNow()
+      const feeding = yield* oneAtATime(runMarketFeed({ openMarkets: true, settings })).pipe(
+        Effect.provide(feedOf([tick("ACME", "10", 1)])), Effect.fork)
+      yield* TestClock.adjust("1 second")
+      expect(yield* marketEvents("ACME")).toEqual([])
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.join(holding)
+      yield* TestClock.adjust("1 minute")
+      yield* Fiber.join(feeding)
+      expect(summary(yield* marketEvents("ACME"))).toEqual(["MarketOpened", "PriceUpdated 10"])
+    }).pipe(Effect.provide(gated.pipe(Layer.provideMerge(Layer.merge(Memory.MemoryEventStore.layer, Memory.MemorySnapshotStore.layer)))))
+  })
 
   it.effect("tolerates a market another feed opened first", () =>
     Effect.gen(function*() {
