@@ -77,10 +77,29 @@ export const processEvent = (book: OrderBook, recorded: RecordedEvent) =>
     }
   })
 
-/** Runs the filler from a position of the global log until interrupted. */
+/** How long the filler waits after the store failed before it follows the log again. */
+const RESUME_AFTER = Schedule.spaced("1 second")
+
+/**
+ * Runs the filler from a position of the global log until interrupted. When the store fails (the
+ * subscription, or a fill's append), it waits and follows the log again from the event it had not
+ * finished, with its book kept: a tick whose fills were partly made is processed again, and the
+ * fills already made answer as repeats (their commandId is the order's).
+ */
 export const runLimitOrderFiller = (fromPosition = 1) =>
   Effect.gen(function*() {
     const store = yield* EventStore
     const book: OrderBook = new Map()
-    yield* store.subscribe(fromPosition).pipe(Stream.runForEach((event) => processEvent(book, event)))
+    let next = fromPosition
+    const follow = Effect.suspend(() =>
+      store.subscribe(next).pipe(Stream.runForEach((event) =>
+        Effect.tap(processEvent(book, event), () =>
+          Effect.sync(() => {
+            next = event.position + 1
+          }))
+      )))
+    yield* follow.pipe(
+      Effect.tapError((e) => Effect.logWarning(`limit-order filler: ${e.message}; following the log again from ${next}`)),
+      Effect.retry(RESUME_AFTER)
+    )
   }).pipe(Effect.withSpan("LimitOrderFiller.run"))

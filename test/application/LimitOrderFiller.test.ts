@@ -4,7 +4,7 @@ import { Accounts } from "../../src/application/Aggregate.js"
 import { CommandHandlerConfig } from "../../src/application/CommandHandler.js"
 import { type OrderBook, processEvent, runLimitOrderFiller } from "../../src/application/LimitOrderFiller.js"
 import * as Markets from "../../src/application/Markets.js"
-import { EventStore } from "../../src/application/ports/EventStore.js"
+import { EventStore, EventStoreUnavailable } from "../../src/application/ports/EventStore.js"
 import * as TradingAccounts from "../../src/application/TradingAccounts.js"
 import { decimal } from "../../src/domain/Decimal.js"
 import type { AccountId } from "../../src/domain/Ids.js"
@@ -99,6 +99,35 @@ describe("limit order filler", () => {
       expect(filled.portfolio.cash).toEqual(decimal("907.50"))
       yield* Fiber.interrupt(filler)
     }).pipe(Effect.provide(MemoryStores)))
+
+  it.live("goes on after the store failed a fill: follows the log again from that tick and fills it", () => {
+    let failNext = false
+    const flaky = Layer.effect(EventStore, Effect.map(EventStore, (store) => EventStore.of({
+      ...store,
+      appendEvents: (id, expected, events) =>
+        Effect.suspend(() => {
+          if (!failNext || !id.startsWith("account-")) return store.appendEvents(id, expected, events)
+          failNext = false
+          return Effect.fail(new EventStoreUnavailable({ reason: "connection reset" }))
+        })
+    })))
+    const eventually = <A, E, R>(check: Effect.Effect<A, E, R>) =>
+      check.pipe(Effect.retry(Schedule.spaced("5 millis").pipe(Schedule.intersect(Schedule.recurs(600)))))
+    return Effect.gen(function*() {
+      yield* Markets.openMarket(ACME, { priceBand: decimal("0.5"), orderBand: decimal("0.2"), haltOnAnomaly: false })
+      yield* Markets.updatePrice(ACME, decimal("10"), DateTime.unsafeMake("2026-03-02T14:00:00Z"))
+      const accountId = yield* openAccountWith("1000.00")
+      yield* TradingAccounts.placeOrder(accountId, limitBuy("10", "9.50"))
+      const filler = yield* Effect.fork(runLimitOrderFiller())
+      failNext = true
+      yield* Markets.updatePrice(ACME, decimal("9.40"), DateTime.unsafeMake("2026-03-02T14:00:01Z"))
+      // the fill is tried and fails; a second later the filler follows the log again and makes it
+      yield* eventually(Effect.filterOrFail(Effect.sync(() => failNext), (pending) => !pending, () => "not tried yet"))
+      const state = yield* eventually(Effect.filterOrFail(stateOf(accountId), (s) => [...s.openOrders].length === 0, () => "not yet"))
+      expect(state.portfolio.cash).toEqual(decimal("906.00"))
+      yield* Fiber.interrupt(filler)
+    }).pipe(Effect.provide(flaky.pipe(Layer.provideMerge(MemoryStores))))
+  })
 
   it.effect("a fill the process turns away for overload is tried again until it is taken, not skipped", () => {
     const gate = Deferred.unsafeMake<void>(FiberId.none)
