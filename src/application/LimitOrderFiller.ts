@@ -34,10 +34,10 @@ export const evolveBook = (book: OrderBook, event: AccountEvent): OrderBook => {
   }
 }
 
-/** A BUY crosses at or below its limit, a SELL at or above. */
 /** How often a fill the process turned away (CommandsOverloaded) is tried again. */
 const OVERLOADED_RETRY = Schedule.spaced("10 millis")
 
+/** A BUY crosses at or below its limit, a SELL at or above. */
 const crosses = (order: Resting, price: BigDecimal.BigDecimal) =>
   order.side === "BUY" ? BigDecimal.lessThanOrEqualTo(price, order.limitPrice) : BigDecimal.greaterThanOrEqualTo(price, order.limitPrice)
 
