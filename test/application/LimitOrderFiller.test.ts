@@ -1,14 +1,13 @@
 import { describe, expect, it } from "@effect/vitest"
 import { DateTime, Deferred, Effect, Fiber, FiberId, Layer, Option, Schedule, TestClock } from "effect"
 import { Accounts } from "../../src/application/Aggregate.js"
-import { CommandHandlerConfig } from "../../src/application/CommandHandler.js"
 import { type OrderBook, processEvent, runLimitOrderFiller } from "../../src/application/LimitOrderFiller.js"
 import * as Markets from "../../src/application/Markets.js"
 import { EventStore, EventStoreUnavailable } from "../../src/application/ports/EventStore.js"
 import * as TradingAccounts from "../../src/application/TradingAccounts.js"
 import { decimal } from "../../src/domain/Decimal.js"
 import type { AccountId } from "../../src/domain/Ids.js"
-import { ACME, MemoryStores, openAccountWith, openMarketAt } from "./fixtures.js"
+import { ACME, MemoryStores, openAccountWith, openMarketAt, gatedAppends, oneAtATime } from "./fixtures.js"
 
 /** Feeds the whole log, from `from`, through the filler once: a deterministic drive of the process. */
 const drive = (book: OrderBook, from: number) =>
@@ -131,13 +130,7 @@ describe("limit order filler", () => {
 
   it.effect("a fill the process turns away for overload is tried again until it is taken, not skipped", () => {
     const gate = Deferred.unsafeMake<void>(FiberId.none)
-    let blocked = ""
-    const gated = Layer.effect(EventStore, Effect.map(EventStore, (store) => EventStore.of({
-      ...store,
-      appendEvents: (id, expected, events) =>
-        id === blocked ? Effect.zipRight(Deferred.await(gate), store.appendEvents(id, expected, events)) : store.appendEvents(id, expected, events)
-    })))
-    const oneAtATime = Effect.provideService(CommandHandlerConfig, { ...CommandHandlerConfig.defaultValue(), maxQueuedCommands: 1 })
+    const blocked = { stream: "" }
     return Effect.gen(function*() {
       yield* openMarketAt(ACME, "10.00")
       const accountId = yield* openAccountWith("1000.00")
@@ -147,7 +140,7 @@ describe("limit order filler", () => {
       let next = yield* drive(book, 1)
       yield* tick("9.40")
       // another command holds the process's one place until the gate opens
-      blocked = `account-${other}`
+      blocked.stream = `account-${other}`
       const holding = yield* Effect.fork(oneAtATime(TradingAccounts.depositFunds(other, decimal("1"))))
       for (let i = 0; i < 10; i++) yield* Effect.yieldNow()
       const filling = yield* Effect.fork(oneAtATime(drive(book, next)))
@@ -158,6 +151,6 @@ describe("limit order filler", () => {
       yield* TestClock.adjust("50 millis")
       next = yield* Fiber.join(filling)
       expect((yield* stateOf(accountId)).portfolio.cash).toEqual(decimal("906.00"))
-    }).pipe(Effect.provide(gated.pipe(Layer.provideMerge(MemoryStores))))
+    }).pipe(Effect.provide(gatedAppends(gate, blocked).pipe(Layer.provideMerge(MemoryStores))))
   })
 })

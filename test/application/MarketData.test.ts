@@ -13,7 +13,7 @@ import * as TradingAccounts from "../../src/application/TradingAccounts.js"
 import { decimal, roundHalfEven } from "../../src/domain/Decimal.js"
 import { Symbol } from "../../src/domain/Ids.js"
 import type { MarketEvent } from "../../src/domain/Market.js"
-import { ACME, MemoryStores, openAccountWith } from "./fixtures.js"
+import { ACME, MemoryStores, openAccountWith, gatedAppends, oneAtATime } from "./fixtures.js"
 
 const START = Date.parse("2026-03-02T14:00:00Z")
 const at = (seconds: number) => DateTime.unsafeMake(START + seconds * 1000)
@@ -148,18 +148,12 @@ describe("market data", () => {
 
   it.effect("retries a tick the process turns away for overload, and records it once it is taken", () => {
     const gate = Deferred.unsafeMake<void>(FiberId.none)
-    let blocked = ""
-    const gated = Layer.effect(EventStore, Effect.map(EventStore, (store) => EventStore.of({
-      ...store,
-      appendEvents: (id, expected, events) =>
-        id === blocked ? Effect.zipRight(Deferred.await(gate), store.appendEvents(id, expected, events)) : store.appendEvents(id, expected, events)
-    })))
-    const oneAtATime = Effect.provideService(CommandHandlerConfig, { ...CommandHandlerConfig.defaultValue(), maxQueuedCommands: 1 })
+    const blocked = { stream: "" }
     return Effect.gen(function*() {
       yield* TestClock.setTime(START)
       const accountId = yield* openAccountWith("1.00")
       // another command holds the process's one place until the gate opens
-      blocked = `account-${accountId}`
+      blocked.stream = `account-${accountId}`
       const holding = yield* Effect.fork(oneAtATime(TradingAccounts.depositFunds(accountId, decimal("1"))))
       for (let i = 0; i < 10; i++) yield* Effect.yieldNow()
       const feeding = yield* oneAtATime(runMarketFeed({ openMarkets: true, settings })).pipe(
@@ -171,7 +165,7 @@ describe("market data", () => {
       yield* TestClock.adjust("1 minute")
       yield* Fiber.join(feeding)
       expect(summary(yield* marketEvents("ACME"))).toEqual(["MarketOpened", "PriceUpdated 10"])
-    }).pipe(Effect.provide(gated.pipe(Layer.provideMerge(Layer.merge(Memory.MemoryEventStore.layer, Memory.MemorySnapshotStore.layer)))))
+    }).pipe(Effect.provide(gatedAppends(gate, blocked).pipe(Layer.provideMerge(Layer.merge(Memory.MemoryEventStore.layer, Memory.MemorySnapshotStore.layer)))))
   })
 
   it.effect("tolerates a market another feed opened first", () =>

@@ -1,8 +1,5 @@
 import { Either, ParseResult, Schema, SchemaAST as AST } from "effect"
-
-type Decode = (encoded: unknown) => unknown
-
-const identity: Decode = (u) => u
+import { identity, isPlain, type Step as Decode, tagOf, typeLiteral } from "./TrustedAst.js"
 
 /**
  * A decoder from the encoded side of `schema` to its Type side for values this codec wrote itself:
@@ -34,7 +31,7 @@ const compile = (ast: AST.AST): Decode => {
     case "Union":
       return union(ast)
     case "TypeLiteral":
-      return typeLiteral(ast)
+      return typeLiteral(ast, compile, bySchema)
     case "Transformation":
       return transformation(ast)
     default:
@@ -44,9 +41,7 @@ const compile = (ast: AST.AST): Decode => {
 
 /** Literals and keywords pass as they are; tagged structs go to the member of their `_tag`; anything else to Schema. */
 const union = (ast: AST.Union): Decode => {
-  if (ast.types.every((t) => AST.isLiteral(t) || t._tag === "StringKeyword" || t._tag === "NumberKeyword" || t._tag === "BooleanKeyword")) {
-    return identity
-  }
+  if (ast.types.every(isPlain)) return identity
   const byTag = new Map<unknown, Decode>()
   let nullable = false
   for (const member of ast.types) {
@@ -54,7 +49,7 @@ const union = (ast: AST.Union): Decode => {
       nullable = true
       continue
     }
-    const tag = encodedTagOf(member)
+    const tag = tagOf(member)
     if (tag === undefined || byTag.has(tag)) return bySchema(ast)
     byTag.set(tag, compile(member))
   }
@@ -63,30 +58,6 @@ const union = (ast: AST.Union): Decode => {
     if (u === null && nullable) return null
     const decode = typeof u === "object" && u !== null ? byTag.get((u as { readonly _tag?: unknown })._tag) : undefined
     return decode === undefined ? fallback(u) : decode(u)
-  }
-}
-
-/** The literal `_tag` of a member's encoded side, when it is a struct or class with one. */
-const encodedTagOf = (ast: AST.AST): unknown => {
-  let node = ast
-  while (node._tag === "Transformation" || node._tag === "Refinement") node = node.from
-  if (node._tag !== "TypeLiteral") return undefined
-  const tag = node.propertySignatures.find((ps) => ps.name === "_tag")
-  return tag !== undefined && AST.isLiteral(tag.type) ? tag.type.literal : undefined
-}
-
-const typeLiteral = (ast: AST.TypeLiteral): Decode => {
-  if (ast.indexSignatures.length > 0) return bySchema(ast)
-  const fields = ast.propertySignatures.map((ps) => ({ name: ps.name, optional: ps.isOptional, decode: compile(ps.type) }))
-  return (u) => {
-    const input = u as Record<PropertyKey, unknown>
-    const out: Record<PropertyKey, unknown> = {}
-    for (const f of fields) {
-      const value = input[f.name]
-      if (value === undefined && f.optional && !(f.name in input)) continue
-      out[f.name] = f.decode(value)
-    }
-    return out
   }
 }
 

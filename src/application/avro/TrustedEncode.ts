@@ -1,8 +1,5 @@
 import { Either, ParseResult, Schema, SchemaAST as AST } from "effect"
-
-type Encode = (value: unknown) => unknown
-
-const identity: Encode = (u) => u
+import { identity, isPlain, type Step as Encode, tagOf, typeLiteral } from "./TrustedAst.js"
 
 /**
  * An encoder from the Type side of `schema` to its encoded side for values the domain made: the
@@ -35,24 +32,13 @@ const compile = (ast: AST.AST): Encode => {
     case "Union":
       return union(ast)
     case "TypeLiteral":
-      return typeLiteral(ast)
+      return typeLiteral(ast, compile, bySchema)
     case "Transformation":
       return transformation(ast)
     default:
       return bySchema(ast)
   }
 }
-
-/** The literal `_tag` of a member, when it is a struct or class with one (the same on both sides). */
-const tagOf = (ast: AST.AST): unknown => {
-  let node = ast
-  while (node._tag === "Transformation" || node._tag === "Refinement") node = node.from
-  if (node._tag !== "TypeLiteral") return undefined
-  const tag = node.propertySignatures.find((ps) => ps.name === "_tag")
-  return tag !== undefined && AST.isLiteral(tag.type) ? tag.type.literal : undefined
-}
-
-const isPlain = (t: AST.AST) => AST.isLiteral(t) || t._tag === "StringKeyword" || t._tag === "NumberKeyword" || t._tag === "BooleanKeyword"
 
 /**
  * Literals and keywords pass as they are; `X | null` (an Option's encoded side) encodes X unless
@@ -77,21 +63,6 @@ const union = (ast: AST.Union): Encode => {
     if (u === null && nullable) return null
     const encode = typeof u === "object" && u !== null ? byTag.get((u as { readonly _tag?: unknown })._tag) : undefined
     return encode === undefined ? fallback(u) : encode(u)
-  }
-}
-
-const typeLiteral = (ast: AST.TypeLiteral): Encode => {
-  if (ast.indexSignatures.length > 0) return bySchema(ast)
-  const fields = ast.propertySignatures.map((ps) => ({ name: ps.name, optional: ps.isOptional, encode: compile(ps.type) }))
-  return (u) => {
-    const input = u as Record<PropertyKey, unknown>
-    const out: Record<PropertyKey, unknown> = {}
-    for (const f of fields) {
-      const value = input[f.name]
-      if (value === undefined && f.optional && !(f.name in input)) continue
-      out[f.name] = f.encode(value)
-    }
-    return out
   }
 }
 
