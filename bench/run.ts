@@ -15,6 +15,7 @@ import * as Progress from "./lib/Progress.js"
 import * as Report from "./lib/Report.js"
 import type { Results } from "./lib/Results.js"
 import * as Settings from "./lib/Settings.js"
+import { nodeFlags } from "./lib/Service.js"
 import { onServer } from "./lib/Targets.js"
 import * as Command from "./scenarios/Command.js"
 import * as Emmett from "./scenarios/Emmett.js"
@@ -42,7 +43,7 @@ const program = Effect.gen(function*() {
   const s = Settings.parse(process.argv.slice(2))
   const machine = {
     cpu: cpus()[0]?.model ?? "?", cores: cpus().length, memory_gb: Math.round(totalmem() / 2 ** 30), node: process.version,
-    os: `${platform()} ${release()}`
+    node_flags: nodeFlags(process.execArgv), os: `${platform()} ${release()}`
   }
   const [pg] = yield* onServer(s.pgUrl, (sql) => sql<{ version: string }>`SELECT current_setting('server_version') AS version`)
   const flags = [...(s.quick ? ["--quick"] : []), ...(s.scenarios.length < Settings.SCENARIOS.length ? ["--only", s.scenarios.join(",")] : [])]
@@ -74,7 +75,8 @@ const program = Effect.gen(function*() {
   }
 
   const loadAfter = loadavg()
-  const heading = `${command}; ${machine.cpu}, ${machine.cores} cores, node ${machine.node}, PostgreSQL ${pg?.version ?? "?"} on the same machine`
+  const node = `node ${machine.node}${machine.node_flags.length > 0 ? ` (${machine.node_flags.join(" ")})` : ""}`
+  const heading = `${command}; ${machine.cpu}, ${machine.cores} cores, ${node}, PostgreSQL ${pg?.version ?? "?"} on the same machine`
   console.log(`\nLedgerline benchmark (${heading})\n\n${Report.text(results)}\n`)
   console.log(`load average (1 min) at the start ${loadBefore[0]!.toFixed(2)}, at the end ${loadAfter[0]!.toFixed(2)}: ` +
     `anything else running on the machine shares its ${machine.cores} cores with the figures above\n`)
@@ -104,7 +106,7 @@ const program = Effect.gen(function*() {
     const end = doc.indexOf(END)
     if (begin >= 0 && end > begin) {
       const body = `${BEGIN}\n\n\`${command}\`, ${document.when.slice(0, 16).replace("T", " ")} UTC: ${machine.cpu}, ${machine.cores} cores, ` +
-        `${machine.memory_gb} GB, node ${machine.node}, PostgreSQL ${pg?.version ?? "?"} on the same machine; load average ` +
+        `${machine.memory_gb} GB, ${node}, PostgreSQL ${pg?.version ?? "?"} on the same machine; load average ` +
         `${loadBefore[0]!.toFixed(2)} at the start, ${loadAfter[0]!.toFixed(2)} at the end.\n\n${Report.markdown(results)}\n\n`
       writeFileSync(DOCS, doc.slice(0, begin) + body + doc.slice(end))
       Progress.line(`updated the tables in ${DOCS}`)

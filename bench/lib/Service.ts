@@ -77,6 +77,20 @@ const cpuSecondsOf = (pid: number) => {
 }
 
 /**
+ * The Node flags `npm start` runs the service with (package.json's start script: the young
+ * generation's size, docs/adr/0022), so the service measured here runs as `npm start` runs it.
+ */
+export const startFlags = (): ReadonlyArray<string> => {
+  const { scripts } = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }
+  return (scripts["start"] ?? "").split(/\s+/).filter((word) => word.startsWith("--"))
+}
+
+/** Node's own flags in an `execArgv`, without the module loader's (`--require`, `--import` and their values). */
+export const nodeFlags = (execArgv: ReadonlyArray<string>): ReadonlyArray<string> =>
+  execArgv.filter((arg, i) =>
+    arg.startsWith("--") && !/^--(require|import|eval)(=|$)/.test(arg) && !/^--(require|import|eval)$/.test(execArgv[i - 1] ?? ""))
+
+/**
  * Starts the real service (`src/main.ts`, as `npm start` runs it) in its own process on a free
  * port, with the market simulator off and a known JWT secret; stops it (and waits for it) with the scope.
  */
@@ -88,7 +102,7 @@ export const start = (env: Record<string, string>) =>
     let output = ""
     const child = yield* Effect.acquireRelease(
       Effect.sync(() => {
-        const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+        const child = spawn(process.execPath, [...startFlags(), "--import", "tsx", "src/main.ts"], {
           cwd: ROOT,
           env: {
             ...process.env, PORT: String(port), HOST: "127.0.0.1", LEDGERLINE_DATA_DIR: dir, LEDGERLINE_JWT_SECRET: JWT_SECRET,
