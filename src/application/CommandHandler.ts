@@ -66,22 +66,23 @@ const admissions = new WeakMap<object, { inFlight: number }>()
  * so that work is counted too, and tells the handler (`HandleOptions.admitted`).
  */
 export const admitted = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | CommandsOverloaded, R | EventStore> =>
-  Effect.flatMap(EventStore, (store) =>
-    Effect.flatMap(CommandHandlerConfig, ({ maxQueuedCommands }): Effect.Effect<A, E | CommandsOverloaded, R> => {
-      let counter = admissions.get(store)
-      if (counter === undefined) {
-        counter = { inFlight: 0 }
-        admissions.set(store, counter)
-      }
-      if (counter.inFlight >= maxQueuedCommands) {
-        return Effect.fail(new CommandsOverloaded({ inFlight: counter.inFlight, limit: maxQueuedCommands }))
-      }
-      counter.inFlight++
-      const c = counter
-      return Effect.ensuring(effect, Effect.sync(() => {
-        c.inFlight--
-      }))
+  Effect.contextWithEffect((context: Context.Context<EventStore>): Effect.Effect<A, E | CommandsOverloaded, R> => {
+    const store = Context.get(context, EventStore)
+    const { maxQueuedCommands } = Context.get(context, CommandHandlerConfig)
+    let counter = admissions.get(store)
+    if (counter === undefined) {
+      counter = { inFlight: 0 }
+      admissions.set(store, counter)
+    }
+    if (counter.inFlight >= maxQueuedCommands) {
+      return Effect.fail(new CommandsOverloaded({ inFlight: counter.inFlight, limit: maxQueuedCommands }))
+    }
+    counter.inFlight++
+    const c = counter
+    return Effect.ensuring(effect, Effect.sync(() => {
+      c.inFlight--
     }))
+  })
 
 export interface CommandResult<E> {
   readonly events: ReadonlyArray<E>
@@ -98,16 +99,16 @@ export interface Loaded<S> {
 }
 
 /** Fills in what a caller left out of the command context: a fresh commandId, "system" as the user. */
-export const commandContext = (given: Partial<CommandContext> = {}): Effect.Effect<CommandContext> =>
-  Effect.gen(function*() {
-    const commandId = given.commandId ?? (yield* uuidv7)
-    return {
-      commandId,
-      userId: given.userId ?? "system",
-      correlationId: given.correlationId ?? commandId,
-      causationId: given.causationId ?? commandId
-    }
+export const commandContext = (given: Partial<CommandContext> = {}): Effect.Effect<CommandContext> => {
+  const complete = (commandId: string): CommandContext => ({
+    commandId,
+    userId: given.userId ?? "system",
+    correlationId: given.correlationId ?? commandId,
+    causationId: given.causationId ?? commandId
   })
+  // a command with its id (every order) costs no step of its own
+  return given.commandId === undefined ? Effect.map(uuidv7, complete) : Effect.succeed(complete(given.commandId))
+}
 
 const readStream = (stream: string, fromVersion: number) =>
   Effect.gen(function*() {
@@ -156,30 +157,33 @@ const cacheFor = (store: object) => Effect.map(CommandHandlerConfig, (config) =>
 export const loadRecent = <C, S, E extends { readonly _tag: string }, R>(aggregate: Aggregate<C, S, E, R>) => {
   const loadAggregate = load(aggregate)
   return (id: string) =>
-    Effect.gen(function*() {
-      const stream = streamId(aggregate, id)
-      const store = yield* EventStore
-      const cache = yield* cacheFor(store)
-      const { readStaleness } = yield* CommandHandlerConfig
-      const now = yield* Clock.currentTimeMillis
-      const entry = cache.get<S>(stream)
-      const refresh = (entry === undefined
-        ? loadAggregate(id)
-        : readStream(stream, entry.version + 1).pipe(
-          Effect.flatMap((tail) => decodeEvents(aggregate, tail)),
-          Effect.map((events) => ({ state: fold(aggregate.decider)(events, entry.state), version: entry.version + events.length }))
-        )).pipe(Effect.tap((loaded) => Effect.sync(() => cache.set(stream, { ...loaded, confirmedAt: now }))))
-      const bound = Duration.toMillis(readStaleness)
-      if (entry !== undefined && now - entry.confirmedAt <= bound) {
-        // past half its bound the state is refreshed in the background: a steady flow of readers
-        // (the orders on a market) then finds it fresh instead of one in every few waiting for a read
-        if (now - entry.confirmedAt > bound / 2 && !refreshing(store, stream)) {
-          yield* Effect.forkDaemon(Effect.ignore(singleFlight(store, stream, refresh)))
+    // the services and the clock in one step each: every order reads its market through here
+    Effect.contextWithEffect((services: Context.Context<EventStore>) =>
+      Effect.clockWith((clock) => {
+        const stream = streamId(aggregate, id)
+        const store = Context.get(services, EventStore)
+        const { cacheCapacity, readStaleness } = Context.get(services, CommandHandlerConfig)
+        const cache = cacheOf(store, cacheCapacity)
+        const now = clock.unsafeCurrentTimeMillis()
+        const entry = cache.get<S>(stream)
+        const refresh = () =>
+          (entry === undefined
+            ? loadAggregate(id)
+            : readStream(stream, entry.version + 1).pipe(
+              Effect.flatMap((tail) => decodeEvents(aggregate, tail)),
+              Effect.map((events) => ({ state: fold(aggregate.decider)(events, entry.state), version: entry.version + events.length }))
+            )).pipe(Effect.tap((loaded) => Effect.sync(() => cache.set(stream, { ...loaded, confirmedAt: now }))))
+        const bound = Duration.toMillis(readStaleness)
+        if (entry !== undefined && now - entry.confirmedAt <= bound) {
+          const recent: Loaded<S> = { state: entry.state, version: entry.version }
+          // past half its bound the state is refreshed in the background: a steady flow of readers
+          // (the orders on a market) then finds it fresh instead of one in every few waiting for a read
+          return now - entry.confirmedAt > bound / 2 && !refreshing(store, stream)
+            ? Effect.as(Effect.forkDaemon(Effect.ignore(singleFlight(store, stream, refresh()))), recent)
+            : Effect.succeed(recent)
         }
-        return { state: entry.state, version: entry.version }
-      }
-      return yield* singleFlight(store, stream, refresh)
-    })
+        return singleFlight(store, stream, refresh())
+      }))
 }
 
 const inFlight = new WeakMap<object, Map<string, Deferred.Deferred<unknown, unknown>>>()
@@ -314,27 +318,28 @@ export const handler = <C extends { readonly _tag: string }, S, E extends { read
 
   const fast = lane<C, S, E>({ decider, codec: aggregate.codec, snapshotIfDue })
 
+  const full = (id: string, command: C, context: CommandContext, options: HandleOptions, config: CommandHandlerConfig["Type"], store: EventStore["Type"]) => {
+    const retry = Schedule.exponential(config.retryBase).pipe(Schedule.jittered, Schedule.intersect(Schedule.recurs(config.maxRetries)))
+    const handled = attempt(id, command, context, options).pipe(
+      Effect.retry({ schedule: retry, while: (e) => e instanceof ConcurrencyConflict })
+    )
+    // with the cache on, one command per aggregate at a time in this process (AggregateLocks);
+    // with it off (cacheCapacity 0) every command acts as if from a process of its own
+    return config.cacheCapacity > 0 ? exclusive(store, streamId(aggregate, id))(handled) : handled
+  }
+
+  // one step to read the services, then the lane (or the full handler): a command at trading
+  // rates pays for each step it takes before it is decided
   const handle = (id: string, command: C, context: CommandContext, options: HandleOptions) =>
-    Effect.gen(function*() {
-      const config = yield* CommandHandlerConfig
-      if (config.batchDecisions && config.cacheCapacity > 0) {
-        const store = yield* EventStore
-        const lookup = options.freshCommandId !== true
-        const decided = yield* fast.submit(
-          streamId(aggregate, id), command, context, lookup, cacheOf(store, config.cacheCapacity), config.snapshotEvery
-        )
-        if (decided !== Slow) return { ...decided, duplicate: false } satisfies CommandResult<E>
-      }
-      const retry = Schedule.exponential(config.retryBase).pipe(Schedule.jittered, Schedule.intersect(Schedule.recurs(config.maxRetries)))
-      const handled = attempt(id, command, context, options).pipe(
-        Effect.retry({ schedule: retry, while: (e) => e instanceof ConcurrencyConflict })
+    Effect.contextWithEffect((services: Context.Context<EventStore>) => {
+      const config = Context.get(services, CommandHandlerConfig)
+      const store = Context.get(services, EventStore)
+      if (!config.batchDecisions || config.cacheCapacity <= 0) return full(id, command, context, options, config, store)
+      const lookup = options.freshCommandId !== true
+      return Effect.flatMap(
+        fast.submit(streamId(aggregate, id), command, context, lookup, cacheOf(store, config.cacheCapacity), config.snapshotEvery),
+        (decided) => decided === Slow ? full(id, command, context, options, config, store) : Effect.succeed({ ...decided, duplicate: false })
       )
-      // with the cache on, one command per aggregate at a time in this process (AggregateLocks);
-      // with it off (cacheCapacity 0) every command acts as if from a process of its own
-      const result: CommandResult<E> = config.cacheCapacity > 0
-        ? yield* exclusive(yield* EventStore, streamId(aggregate, id))(handled)
-        : yield* handled
-      return result
     })
 
   return (id: string, command: C, context: CommandContext, options: HandleOptions = {}) =>

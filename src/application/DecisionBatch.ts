@@ -1,4 +1,4 @@
-import { Cause, DateTime, Effect, Either, Exit, Runtime } from "effect"
+import { Cause, Context, DateTime, Effect, Either, Exit, Runtime } from "effect"
 import type { Decider } from "../domain/Decider.js"
 import type { EventCodec } from "./Aggregate.js"
 import type { AggregateCache, Entry } from "./AggregateCache.js"
@@ -233,30 +233,34 @@ export const lane = <C, S, E>(options: {
   }
 
   return {
+    // one step: the store and, for the fiber that starts a batch, a runtime to run it with, come
+    // from the submitting fiber itself
     submit: (stream, command, context, lookup, cache, snapshotEvery) =>
-      Effect.flatMap(EventStore, (store) =>
-        Effect.flatMap(Effect.runtime<EventStore | SnapshotStore>(), (runtime) =>
-          Effect.async<Decided<E> | Slow, EventStoreUnavailable>((resume) => {
-            let queue = queues.get(store)
-            if (queue === undefined) {
-              queue = { pending: [], runtime: undefined }
-              queues.set(store, queue)
+      Effect.withFiberRuntime<Decided<E> | Slow, EventStoreUnavailable, EventStore | SnapshotStore>((fiber, status) => {
+        const services = fiber.currentContext as Context.Context<EventStore | SnapshotStore>
+        const store = Context.get(services, EventStore)
+        return Effect.async<Decided<E> | Slow, EventStoreUnavailable>((resume) => {
+          let queue = queues.get(store)
+          if (queue === undefined) {
+            queue = { pending: [], runtime: undefined }
+            queues.set(store, queue)
+          }
+          let answered = false
+          const q = queue
+          queue.pending.push({
+            stream, command, context, lookup, cache, snapshotEvery, holding: false,
+            resume: (outcome) => {
+              if (answered) return
+              answered = true
+              resume(outcome)
             }
-            let answered = false
-            const q = queue
-            queue.pending.push({
-              stream, command, context, lookup, cache, snapshotEvery, holding: false,
-              resume: (outcome) => {
-                if (answered) return
-                answered = true
-                resume(outcome)
-              }
-            })
-            if (queue.runtime === undefined) {
-              // the batch is what arrived until the event loop had nothing else to run
-              queue.runtime = runtime
-              setImmediate(() => start(store, q))
-            }
-          })))
+          })
+          if (queue.runtime === undefined) {
+            // the batch is what arrived until the event loop had nothing else to run
+            queue.runtime = Runtime.make({ context: services, fiberRefs: fiber.getFiberRefs(), runtimeFlags: status.runtimeFlags })
+            setImmediate(() => start(store, q))
+          }
+        })
+      })
   }
 }

@@ -57,6 +57,14 @@ const eventually = <A, E, R>(check: Effect.Effect<Option.Option<A>, E, R>, step:
     return yield* Effect.dieMessage("condition never held")
   })
 
+/**
+ * Moves the test clock a second at a time until the fiber is done. One jump of a minute is not
+ * enough: the clock counts a fiber waiting on the decision lane (a real event-loop turn) as
+ * suspended, so a retry whose back-off starts after the jump would never be woken.
+ */
+const untilDone = <A, E>(fiber: Fiber.Fiber<A, E>) =>
+  Effect.zipRight(eventually(Fiber.poll(fiber), TestClock.adjust("1 second")), Fiber.join(fiber))
+
 /** A store that fails the first append outright and reports the third as failed after it committed. */
 const flakyStore = Layer.effect(EventStore, Effect.gen(function*() {
   const store = yield* Memory.MemoryEventStore.make
@@ -141,8 +149,7 @@ describe("market data", () => {
       yield* TestClock.setTime(START)
       const fiber = yield* runMarketFeed({ openMarkets: true, settings }).pipe(
         Effect.provide(feedOf([tick("ACME", "10", 1), tick("ACME", "10.05", 2)])), Effect.fork)
-      yield* TestClock.adjust("1 minute")
-      yield* Fiber.join(fiber)
+      yield* untilDone(fiber)
       expect(summary(yield* marketEvents("ACME"))).toEqual(["MarketOpened", "PriceUpdated 10", "PriceUpdated 10.05"])
     }).pipe(Effect.provide(Layer.merge(flakyStore, Memory.MemorySnapshotStore.layer))))
 
@@ -162,8 +169,7 @@ describe("market data", () => {
       expect(yield* marketEvents("ACME")).toEqual([])
       yield* Deferred.succeed(gate, undefined)
       yield* Fiber.join(holding)
-      yield* TestClock.adjust("1 minute")
-      yield* Fiber.join(feeding)
+      yield* untilDone(feeding)
       expect(summary(yield* marketEvents("ACME"))).toEqual(["MarketOpened", "PriceUpdated 10"])
     }).pipe(Effect.provide(gatedAppends(gate, blocked).pipe(Layer.provideMerge(Layer.merge(Memory.MemoryEventStore.layer, Memory.MemorySnapshotStore.layer)))))
   })
@@ -175,8 +181,7 @@ describe("market data", () => {
       yield* Markets.openMarket(ACME, settings).pipe(
         Effect.provideService(CommandHandlerConfig, { ...CommandHandlerConfig.defaultValue(), cacheCapacity: 0 }))
       const fiber = yield* runMarketFeed({ openMarkets: true, settings }).pipe(Effect.provide(feedOf([tick("ACME", "10", 1)])), Effect.fork)
-      yield* TestClock.adjust("1 minute")
-      yield* Fiber.join(fiber)
+      yield* untilDone(fiber)
       expect(summary(yield* marketEvents("ACME"))).toEqual(["MarketOpened", "PriceUpdated 10"])
     }).pipe(Effect.provide(Layer.merge(openedBehindOurBack, Memory.MemorySnapshotStore.layer))))
 
