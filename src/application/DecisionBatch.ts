@@ -119,34 +119,55 @@ export const lane = <C, S, E>(options: {
     unhold(store, submission.stream)
   }
 
-  const settle = (store: EventStore["Type"], accepted: Accepted<C, S, E>, exit: Exit.Exit<{ readonly nextVersion: number; readonly events: ReadonlyArray<RecordedEvent> }, ConcurrencyConflict | EventStoreUnavailable>) =>
-    Effect.suspend(() => {
-      const { submission } = accepted
-      const { cache, stream } = submission
-      if (Exit.isFailure(exit)) {
-        cache.drop(stream)
-        release(store, submission)
-        const conflict = Cause.failureOption(exit.cause)
-        submission.resume(conflict._tag === "Some" && conflict.value instanceof ConcurrencyConflict
-          ? slow
-          : Effect.failCause(exit.cause as Cause.Cause<EventStoreUnavailable>))
-        return Effect.void
-      }
-      const appended = exit.value
-      laneCounts(store).appended++
-      let state = accepted.state
+  /**
+   * An append's outcome, on the callback its commit calls: the cache, the aggregate's turn and the
+   * caller, with no step of its own unless a snapshot is due (which is saved before the caller is
+   * answered, as on the full handler's path).
+   */
+  const settle = (
+    store: EventStore["Type"],
+    runtime: Runtime.Runtime<SnapshotStore>,
+    confirmedAt: number,
+    accepted: Accepted<C, S, E>,
+    exit: Exit.Exit<{ readonly nextVersion: number; readonly events: ReadonlyArray<RecordedEvent> }, ConcurrencyConflict | EventStoreUnavailable>
+  ) => {
+    const { submission } = accepted
+    const { cache, stream } = submission
+    if (Exit.isFailure(exit)) {
+      cache.drop(stream)
+      release(store, submission)
+      const conflict = Cause.failureOption(exit.cause)
+      submission.resume(conflict._tag === "Some" && conflict.value instanceof ConcurrencyConflict
+        ? slow
+        : Effect.failCause(exit.cause as Cause.Cause<EventStoreUnavailable>))
+      return
+    }
+    const appended = exit.value
+    laneCounts(store).appended++
+    let state = accepted.state
+    try {
       for (const event of accepted.events) state = decider.evolve(state, event)
-      return Effect.clockWith((clock) => {
-        cache.set(stream, { state, version: appended.nextVersion, confirmedAt: clock.unsafeCurrentTimeMillis() })
-        return submission.snapshotEvery > 0 &&
-            Math.floor(accepted.version / submission.snapshotEvery) !== Math.floor(appended.nextVersion / submission.snapshotEvery)
-          ? snapshotIfDue(stream, accepted.version, appended.nextVersion, () => state)
-          : Effect.void
-      }).pipe(Effect.ensuring(Effect.sync(() => {
-        release(store, submission)
-        submission.resume(Effect.succeed({ events: accepted.events, recorded: appended.events, version: appended.nextVersion }))
-      })))
-    })
+    } catch (defect) {
+      // an evolve that throws is a bug: the events are stored, so the cached state is dropped and
+      // this caller dies, as it would on the full handler's path
+      cache.drop(stream)
+      release(store, submission)
+      submission.resume(Effect.die(defect))
+      return
+    }
+    cache.set(stream, { state, version: appended.nextVersion, confirmedAt })
+    const answer = () => {
+      release(store, submission)
+      submission.resume(Effect.succeed({ events: accepted.events, recorded: appended.events, version: appended.nextVersion }))
+    }
+    const every = submission.snapshotEvery
+    if (every > 0 && Math.floor(accepted.version / every) !== Math.floor(appended.nextVersion / every)) {
+      const saved = state
+      Runtime.runCallback(runtime)(snapshotIfDue(stream, accepted.version, appended.nextVersion, () => saved), { onExit: answer })
+    } else {
+      answer()
+    }
+  }
 
   /** Decides every submission it can, then appends them all at once; resumes each caller. */
   const run = (store: EventStore["Type"], batch: ReadonlyArray<Submission<C, E>>) =>
@@ -199,11 +220,15 @@ export const lane = <C, S, E>(options: {
           type: e.type, schemaVersion: e.schemaVersion, data: e.data, eventId: eventIds[next++]!, timestamp, metadata: d.submission.context
         }))
       }))
-      yield* Effect.forEach(accepted, (a) =>
-        store.appendEvents(a.submission.stream, a.version, a.envelopes).pipe(
-          Effect.exit,
-          Effect.flatMap((exit) => settle(store, a, exit))
-        ), { concurrency: "unbounded", discard: true })
+      // each append on a fiber of its own, not a child of this one: nothing waits to join them,
+      // and each settles on its commit's callback (its state is confirmed as of this batch's start)
+      const runtime = yield* Effect.runtime<EventStore | SnapshotStore>()
+      const confirmedAt = DateTime.toEpochMillis(timestamp)
+      for (const a of accepted) {
+        Runtime.runCallback(runtime)(store.appendEvents(a.submission.stream, a.version, a.envelopes), {
+          onExit: (exit) => settle(store, runtime, confirmedAt, a, exit)
+        })
+      }
     })
 
   const start = (store: EventStore["Type"], queue: Queue) => {
