@@ -4,6 +4,7 @@ import * as AggregateLocks from "../../src/application/AggregateLocks.js"
 import { CommandHandlerConfig, CommandsOverloaded } from "../../src/application/CommandHandler.js"
 import { laneCounts, MOST_PER_BATCH } from "../../src/application/DecisionBatch.js"
 import { EventStore, EventStoreUnavailable } from "../../src/application/ports/EventStore.js"
+import { SnapshotStore } from "../../src/application/ports/SnapshotStore.js"
 import * as TradingAccounts from "../../src/application/TradingAccounts.js"
 import { InsufficientFunds } from "../../src/domain/AccountRejections.js"
 import { decimal } from "../../src/domain/Decimal.js"
@@ -80,6 +81,29 @@ describe("the batched decision lane", () => {
         expect(yield* cashOf(accounts[i]!)).toEqual(decimal("970.00"))
       }
     }).pipe(Effect.provide(MemoryStores)))
+
+  it.effect("an order that crosses a snapshot boundary has its snapshot saved by the time it is answered", () =>
+    Effect.gen(function*() {
+      yield* openMarketAt(ACME, "10")
+      const accounts = yield* Effect.forEach(Arr.range(1, 5), () => openAccountWith("1000.00"))
+      const before = yield* lane
+      // version 1 to 3 crosses 3, the snapshot interval
+      yield* Effect.forEach(accounts, (id) => TradingAccounts.placeOrder(id, buy("2")), { concurrency: "unbounded" })
+      const after = yield* lane
+      expect(after.appended - before.appended).toBe(5)
+      const snapshots = yield* SnapshotStore
+      for (const id of accounts) {
+        const saved = yield* snapshots.load(`account-${id}`)
+        expect(Option.map(saved, (s) => s.version)).toEqual(Option.some(3))
+      }
+      // and the state it holds is the one the next command decides on
+      const next = yield* TradingAccounts.placeOrder(accounts[0]!, buy("1"))
+      expect(next.version).toBe(5)
+      expect(yield* cashOf(accounts[0]!)).toEqual(decimal("970.00"))
+    }).pipe(
+      Effect.provide(MemoryStores),
+      Effect.provideService(CommandHandlerConfig, { ...CommandHandlerConfig.defaultValue(), snapshotEvery: 3 })
+    ))
 
   it.effect("more commands than one batch decides go in the batches after it, every one appended", () =>
     Effect.gen(function*() {
