@@ -170,7 +170,7 @@ export const lane = <C, S, E>(options: {
   }
 
   /** Decides every submission it can, then appends them all at once; resumes each caller. */
-  const run = (store: EventStore["Type"], batch: ReadonlyArray<Submission<C, E>>) =>
+  const run = (store: EventStore["Type"], batch: ReadonlyArray<Submission<C, E>>, runtime: Runtime.Runtime<EventStore | SnapshotStore>) =>
     Effect.gen(function*() {
       laneCounts(store).batches++
       const timestamp = yield* DateTime.now
@@ -220,9 +220,9 @@ export const lane = <C, S, E>(options: {
           type: e.type, schemaVersion: e.schemaVersion, data: e.data, eventId: eventIds[next++]!, timestamp, metadata: d.submission.context
         }))
       }))
-      // each append on a fiber of its own, not a child of this one: nothing waits to join them,
-      // and each settles on its commit's callback (its state is confirmed as of this batch's start)
-      const runtime = yield* Effect.runtime<EventStore | SnapshotStore>()
+      // each append on a fiber of its own (with the batch's runtime), not a child of this one:
+      // nothing waits to join them, and each settles on its commit's callback (its state is
+      // confirmed as of this batch's start)
       const confirmedAt = DateTime.toEpochMillis(timestamp)
       for (const a of accepted) {
         Runtime.runCallback(runtime)(store.appendEvents(a.submission.stream, a.version, a.envelopes), {
@@ -243,7 +243,7 @@ export const lane = <C, S, E>(options: {
       batch = queue.pending.splice(0, MOST_PER_BATCH)
       setImmediate(() => start(store, queue))
     }
-    Runtime.runCallback(runtime)(run(store, batch), {
+    Runtime.runCallback(runtime)(run(store, batch, runtime), {
       onExit: (exit) => {
         // a batch that failed as a whole (it should not) must still give back every turn it took
         // and answer every caller; a caller already answered ignores a second answer
