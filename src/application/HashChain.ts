@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto"
+import { hash } from "node:crypto"
 import type { NewEvent } from "./ports/EventStore.js"
 
 /** The link before the first event. */
@@ -49,7 +49,7 @@ const frame = (fields: ReadonlyArray<string | Uint8Array>): Buffer => {
  * store assigns under one lock, so concurrent writers cannot fork it (docs/adr/0008).
  */
 export const link = (previous: string, event: Linkable): string =>
-  createHash("sha256").update(frame([
+  hash("sha256", frame([
     previous,
     String(event.position),
     event.eventId,
@@ -63,4 +63,4 @@ export const link = (previous: string, event: Linkable): string =>
     event.metadata.correlationId,
     event.metadata.causationId,
     event.metadata.commandId
-  ])).digest("hex")
+  ]), "hex")

@@ -32,8 +32,10 @@ export interface SqlDialect {
   readonly uuid: (id: string) => string | Uint8Array
   /**
    * The one-statement commit, for engines that can: writes the rows and moves `event_head` to
-   * `head` only if the head is still at `expected` and each aggregate of `checks` is still at its
-   * expected version (0: none yet); true when it wrote, false when it wrote nothing. It must wait
+   * `head` only if the head is still at `expected`, each aggregate of `checks` is still at its
+   * expected version (0: none yet), and no row's aggregate and version is taken yet (an aggregate
+   * another writer moved on already has the version a stale append would write: the primary key);
+   * true when it wrote, false when it wrote nothing. It must wait
    * for a commit in flight that holds the head and judge by what that one wrote: a batch chained
    * on an earlier batch's head is sent before that batch has committed (docs/adr/0020).
    */
@@ -98,6 +100,9 @@ const fromRow = (row: EventRow): RecordedEvent => ({
 
 /** Committed events kept in memory for this process's subscribers. */
 const RECENT_KEPT = 20_000
+
+/** Aggregates whose last committed version this store keeps, so that the one-statement commit need not look them up. */
+const VERSIONS_KEPT = 100_000
 
 const unavailable = (reason: string) => (cause: SqlError.SqlError) => new EventStoreUnavailable({ reason, cause })
 
@@ -186,6 +191,23 @@ export const make = (dialect: SqlDialect, options: SqlEventStoreOptions = defaul
     let taken = 0
     /** Aggregates of the batches taken and not yet settled, with how many of them hold each. */
     const unsettled = new Map<string, number>()
+    /**
+     * The version this store last committed for each aggregate (at most VERSIONS_KEPT, the oldest
+     * dropped first). Versions only grow, so an append expecting this version is either current or
+     * stale, never ahead of the stream, and a stale one fails the primary key (SqlDialect's
+     * `insertIfUnchanged`): the one-statement commit checks only the other appends' versions.
+     */
+    const committedVersions = new Map<string, number>()
+    const rememberVersions = (rows: ReadonlyArray<RecordedEvent>) => {
+      for (const r of rows) {
+        committedVersions.delete(r.aggregateId)
+        committedVersions.set(r.aggregateId, r.version)
+      }
+      for (const oldest of committedVersions.keys()) {
+        if (committedVersions.size <= VERSIONS_KEPT) break
+        committedVersions.delete(oldest)
+      }
+    }
 
     /** Locks the head, reads every aggregate's version, then writes: right whatever other writers did. */
     const commitLocked = (batch: ReadonlyArray<GroupCommit.AppendRequest>) =>
@@ -204,9 +226,11 @@ export const make = (dialect: SqlDialect, options: SqlEventStoreOptions = defaul
     /**
      * One statement, no explicit transaction: positions and links computed from `expected`, each
      * append taken at its word; the statement writes only if the head is at `expected` and every
-     * version as expected. When another process moved the head, a batch before this one did not
-     * commit as assigned, or a version is not the expected one, it writes nothing, and the batch
-     * goes through the locked path.
+     * version as expected. A version is looked up only where the append could be ahead of its
+     * stream: it expects more than none, and not the version this store last committed for it;
+     * every stale one fails the primary key. When another process moved the head, a batch before
+     * this one did not commit as assigned, or a version is not the expected one, it writes nothing,
+     * and the batch goes through the locked path.
      */
     const commitOptimistic = (
       insertIfUnchanged: NonNullable<SqlDialect["insertIfUnchanged"]>,
@@ -214,7 +238,8 @@ export const make = (dialect: SqlDialect, options: SqlEventStoreOptions = defaul
       batch: ReadonlyArray<GroupCommit.AppendRequest>
     ) => {
       const assigned = assign(batch, expected, new Map(batch.map((r) => [r.aggregateId, r.expectedVersion])))
-      const checks = batch.map((r) => ({ aggregateId: r.aggregateId, version: r.expectedVersion }))
+      const checks = batch.filter((r) => r.expectedVersion > 0 && committedVersions.get(r.aggregateId) !== r.expectedVersion)
+        .map((r) => ({ aggregateId: r.aggregateId, version: r.expectedVersion }))
       return {
         head: assigned.head,
         attempt: insertIfUnchanged(sql, assigned.rows, expected, assigned.head, checks).pipe(
@@ -263,9 +288,12 @@ export const make = (dialect: SqlDialect, options: SqlEventStoreOptions = defaul
           Effect.tap(({ head, rows }) => Effect.sync(() => {
             lastHead = head
             if (seq === taken) tip = head
+            rememberVersions(rows)
             remember(rows)
           })),
           Effect.tapError(() => Effect.sync(() => {
+            // whether it committed is unknown: its aggregates' versions are looked up again
+            for (const id of ids) committedVersions.delete(id)
             lastHead = undefined
             if (seq === taken) tip = undefined
           })),

@@ -29,7 +29,7 @@ const session = (url: Redacted.Redacted) =>
 
 /** The PostgreSQL dialect, counting one-statement commits that wrote while another was in flight. */
 const counting = () => {
-  const counts = { inFlight: 0, mostInFlight: 0, writtenOverlapping: 0, locked: 0 }
+  const counts = { inFlight: 0, mostInFlight: 0, writtenOverlapping: 0, locked: 0, checked: [] as Array<number> }
   const insertIfUnchanged = PgEventStore.dialect.insertIfUnchanged!
   const dialect: typeof PgEventStore.dialect = {
     ...PgEventStore.dialect,
@@ -39,6 +39,7 @@ const counting = () => {
     },
     insertIfUnchanged: (sql, rows, expected, head, checks) =>
       Effect.suspend(() => {
+        counts.checked.push(checks.length)
         const overlapping = ++counts.inFlight > 1
         counts.mostInFlight = Math.max(counts.mostInFlight, counts.inFlight)
         return insertIfUnchanged(sql, rows, expected, head, checks).pipe(
@@ -92,6 +93,49 @@ describe.runIf(runPgSuites)("PostgreSQL: pipelined commits (docs/adr/0020)", () 
         expect((yield* second<{ n: string }>`SELECT count(*) AS n FROM events`)[0]?.n).toBe(outcome === "commits" ? "2" : "0")
       }).pipe(Effect.scoped), 60_000)
   }
+
+  it.live("a row whose aggregate and version are taken makes the one-statement commit write nothing, without a check", () =>
+    Effect.gen(function*() {
+      const { url } = yield* freshSchema
+      yield* Layer.build(PgEventStore.layer({ url, maxConnections: 1 })) // migrated
+      const sql = yield* session(url)
+      const insert = PgEventStore.dialect.insertIfUnchanged!
+      const genesis = { position: 0, hash: GENESIS }
+      const a = rowAfter(genesis, "agg-a")
+      expect(yield* insert(sql, [a.row], genesis, a.head, [])).toBe(true)
+      // version 1 of agg-a again, chained on the head as it is: no check names it, the key refuses it
+      const again = rowAfter(a.head, "agg-a")
+      const fresh = rowAfter(again.head, "agg-c")
+      expect(yield* insert(sql, [again.row, { ...fresh.row, position: again.row.position + 1 }], a.head, fresh.head, [])).toBe(false)
+      const [head] = yield* sql<{ position: string }>`SELECT position FROM event_head`
+      expect(Number(head?.position), "the head did not move").toBe(1)
+      expect((yield* sql<{ n: string }>`SELECT count(*) AS n FROM events`)[0]?.n, "nothing of the batch went in").toBe("1")
+    }).pipe(Effect.scoped), 60_000)
+
+  it.live("an append at the version this store last committed, which another process has moved on since, is a conflict and writes nothing", () =>
+    Effect.gen(function*() {
+      const { url } = yield* freshSchema
+      const { counts, dialect } = counting()
+      const mine = Context.get(
+        yield* Layer.build(
+          Layer.scopedContext(SqlStores.make({ ...PgEventStore.engine, dialect })).pipe(Layer.provide(PgClient.layer({ url, maxConnections: 2 })))
+        ),
+        EventStore
+      )
+      const other = Context.get(yield* Layer.build(PgEventStore.layer({ url, maxConnections: 2 })), EventStore)
+      yield* mine.appendEvents("acct", 0, [event("mine 1")])
+      yield* other.appendEvents("acct", 1, [event("theirs 2")])
+      // this store learns the head the other one left (its attempt fails on the head, the locked path writes)
+      yield* mine.appendEvents("elsewhere", 0, [event("mine elsewhere")])
+      const attempts = counts.checked.length
+      const refused = yield* Effect.flip(mine.appendEvents("acct", 1, [event("mine 2")]))
+      expect(refused).toMatchObject({ _tag: "ConcurrencyConflict", aggregateId: "acct", expectedVersion: 1, actualVersion: 2 })
+      expect(counts.checked.slice(attempts), "one attempt, its version not looked up: the primary key refused it").toEqual([0])
+      expect((yield* mine.getEvents("acct")).map((e) => new TextDecoder().decode(e.data))).toEqual(["mine 1", "theirs 2"])
+      // and at the version it now knows, it writes
+      expect((yield* mine.appendEvents("acct", 2, [event("mine 3")])).nextVersion).toBe(3)
+      expect(yield* verifyChain().pipe(Effect.provideService(EventStore, mine))).toMatchObject({ _tag: "Intact", events: 4 })
+    }).pipe(Effect.scoped), 60_000)
 
   it.live("many writers: batches go out while the one before commits, and the log is as if they went one at a time, with another process writing too", () =>
     Effect.gen(function*() {
