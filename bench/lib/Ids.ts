@@ -16,10 +16,11 @@ export const uuidv7 = (ms: number = Date.now()): string => {
     randomFillSync(pool)
     offset = 0
   }
-  const r = (i: number) => pool[offset + i]!
+  // no inner closure: under tsx every closure made in a call is also named in that call
+  const o = offset
   const time = ms.toString(16).padStart(12, "0")
-  const id = `${time.slice(0, 8)}-${time.slice(8)}-7${NIBBLE[r(0) & 0x0f]}${BYTE[r(1)]}-${BYTE[0x80 | (r(2) & 0x3f)]}${BYTE[r(3)]}-` +
-    `${BYTE[r(4)]}${BYTE[r(5)]}${BYTE[r(6)]}${BYTE[r(7)]}${BYTE[r(8)]}${BYTE[r(9)]}`
+  const id = `${time.slice(0, 8)}-${time.slice(8)}-7${NIBBLE[pool[o]! & 0x0f]}${BYTE[pool[o + 1]!]}-${BYTE[0x80 | (pool[o + 2]! & 0x3f)]}` +
+    `${BYTE[pool[o + 3]!]}-${BYTE[pool[o + 4]!]}${BYTE[pool[o + 5]!]}${BYTE[pool[o + 6]!]}${BYTE[pool[o + 7]!]}${BYTE[pool[o + 8]!]}${BYTE[pool[o + 9]!]}`
   offset += 10
   return id
 }

@@ -14,6 +14,29 @@ export interface Linkable extends NewEvent {
 /** Reused by every framing: a frame is hashed before the next one is written. */
 let scratch = Buffer.allocUnsafe(4096)
 
+/** Writes `size` as 4 big-endian bytes at `offset`. */
+const writeLength = (size: number, offset: number) => {
+  scratch[offset] = size >>> 24
+  scratch[offset + 1] = (size >>> 16) & 0xff
+  scratch[offset + 2] = (size >>> 8) & 0xff
+  scratch[offset + 3] = size & 0xff
+}
+
+/**
+ * Writes `text` as UTF-8 at `offset` and gives its byte length. Ids, types and numbers are ASCII,
+ * whose UTF-8 is one byte a character: copied in a loop, cheaper than a call into the encoder for
+ * strings this short. The first character that is not ASCII hands the whole string to the encoder.
+ */
+const writeText = (text: string, offset: number): number => {
+  const length = text.length
+  for (let i = 0; i < length; i++) {
+    const code = text.charCodeAt(i)
+    if (code > 0x7f) return scratch.write(text, offset, "utf8")
+    scratch[offset + i] = code
+  }
+  return length
+}
+
 /**
  * Each field as a 4-byte big-endian length and its bytes, in order, written into `scratch` (grown
  * when a field might not fit: a UTF-16 unit takes at most 3 bytes) and valid until the next call.
@@ -30,12 +53,12 @@ const frame = (fields: ReadonlyArray<string | Uint8Array>): Buffer => {
       }
       let size: number
       if (isText) {
-        size = scratch.write(value, offset + 4, "utf8")
+        size = writeText(value, offset + 4)
       } else {
         scratch.set(value, offset + 4)
         size = value.length
       }
-      scratch.writeUInt32BE(size, offset)
+      writeLength(size, offset)
       offset += 4 + size
     }
     if (fits) return scratch.subarray(0, offset)

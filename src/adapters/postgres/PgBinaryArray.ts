@@ -106,6 +106,21 @@ export const byteas = (values: ReadonlyArray<Uint8Array>): Buffer => {
   return buffer
 }
 
+/** A `bytea[]` of bytes given as hex text (chain links), decoded straight into the array. */
+export const hexByteas = (values: ReadonlyArray<string>): Buffer => {
+  let size = HEADER
+  for (const value of values) size += 4 + (value.length >>> 1)
+  const buffer = start(size, OID.bytea, values.length, false)
+  let offset = HEADER
+  for (const value of values) {
+    const written = buffer.write(value, offset + 4, "hex")
+    if (written * 2 !== value.length) throw new RangeError(`not hex: ${value}`)
+    buffer.writeInt32BE(written, offset)
+    offset += 4 + written
+  }
+  return buffer
+}
+
 /** The value of each lowercase hex digit by char code, -1 for any other character. */
 const NIBBLE = new Int8Array(128).fill(-1)
 for (let i = 0; i < 16; i++) NIBBLE["0123456789abcdef".charCodeAt(i)] = i

@@ -46,7 +46,7 @@ const columns = (rows: ReadonlyArray<RecordedEvent>) => {
     BinaryArray.texts(metadata.map((m) => m.correlation_id)),
     BinaryArray.texts(metadata.map((m) => m.causation_id)),
     BinaryArray.texts(metadata.map((m) => m.command_id)),
-    BinaryArray.byteas(rows.map((r) => Buffer.from(r.hash, "hex"))),
+    BinaryArray.hexByteas(rows.map((r) => r.hash)),
     uuidArray(metadata.map((m) => m.user_uuid)),
     uuidArray(metadata.map((m) => m.command_uuid))
   ]

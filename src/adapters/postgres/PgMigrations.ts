@@ -221,10 +221,30 @@ const appendIfHead = statements(
   END $$`
 )
 
+// The one-statement commit with generic plans (docs/adr/0023): with custom ones, the default for
+// its first calls and kept since, every call planned its INSERT into the eight partitions afresh,
+// an eighth of the server's time under load. Its parameters are whole batches; no value changes
+// the best plan.
+const appendIfHeadGenericPlans = statements(
+  `ALTER FUNCTION ledgerline_append_if_head(bigint, bytea, bigint, bytea, text[], int[], bigint[], text[], int[], uuid[], text[],
+    smallint[], bigint[], bytea[], text[], text[], text[], text[], bytea[], uuid[], uuid[])
+    SET plan_cache_mode = force_generic_plan`
+)
+
+// Idempotency lookups by the command's UUID alone (docs/adr/0023): a 16-byte key instead of the
+// aggregate's text and the UUID, and a UUIDv7 command id (what uuidv7 mints) lands at the index's
+// right edge instead of anywhere in it. A lookup names the aggregate too, which picks the
+// partition; the few rows of one command are then filtered by aggregate.
+const commandUuidIndex = statements(
+  `CREATE INDEX events_command_uuid_only_idx ON events (command_uuid) WHERE command_uuid IS NOT NULL`,
+  `DROP INDEX events_command_uuid_idx`
+)
+
 /** Every migration, by `<id>_<name>`: `migrate` runs those a database has not run yet. */
 export const migrations = {
   "0001_events": events, "0002_checkpoints": checkpoints, "0003_read_models": readModels, "0004_compact_metadata": compactMetadata,
-  "0005_append_if_head": appendIfHead
+  "0005_append_if_head": appendIfHead, "0006_append_if_head_generic_plans": appendIfHeadGenericPlans,
+  "0007_command_uuid_index": commandUuidIndex
 }
 
 /** Creates or upgrades the schema; safe to run from several processes at once (the migrator locks). */

@@ -21,6 +21,11 @@ describe("PgBinaryArray", () => {
     }
   })
 
+  it("refuses a chain link that is not hex", () => {
+    expect(() => BinaryArray.hexByteas(["00ff", "0g"])).toThrow(RangeError)
+    expect(() => BinaryArray.hexByteas(["abc"])).toThrow(RangeError)
+  })
+
   it("refuses a number a bigint cannot hold exactly", () => {
     expect(() => BinaryArray.int8s([2 ** 53])).toThrow(RangeError)
     expect(() => BinaryArray.int8s([1.5])).toThrow(RangeError)
@@ -36,6 +41,7 @@ describe.runIf(runPgSuites)("PostgreSQL: binary array parameters", () => {
       expect(yield* echo("smallint[]", BinaryArray.int2s([1, -3, 32_767]))).toBe("{1,-3,32767}")
       expect(yield* echo("text[]", BinaryArray.texts(["account-1", null, "Zürich 株式 📈", ""]))).toBe(`{account-1,NULL,"Zürich 株式 📈",""}`)
       expect(yield* echo("bytea[]", BinaryArray.byteas([new Uint8Array([0, 1, 255]), new Uint8Array(0)]))).toBe(`{"\\\\x0001ff","\\\\x"}`)
+      expect(yield* echo("bytea[]", BinaryArray.hexByteas(["0001ff", "ABcd"]))).toBe(`{"\\\\x0001ff","\\\\xabcd"}`)
       expect(yield* echo("uuid[]", BinaryArray.uuids(["0190a000-0000-7000-8000-00000000000a", null, "ffffffff-ffff-ffff-ffff-ffffffffffff"])))
         .toBe("{0190a000-0000-7000-8000-00000000000a,NULL,ffffffff-ffff-ffff-ffff-ffffffffffff}")
       expect(yield* echo("text[]", BinaryArray.texts([]))).toBe("{}")
