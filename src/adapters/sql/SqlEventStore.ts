@@ -288,7 +288,8 @@ export const make = (dialect: SqlDialect, options: SqlEventStoreOptions = defaul
           Effect.tap(({ head, rows }) => Effect.sync(() => {
             lastHead = head
             if (seq === taken) tip = head
-            rememberVersions(rows)
+            // only the one-statement commit uses them
+            if (insertIfUnchanged !== undefined) rememberVersions(rows)
             remember(rows)
           })),
           Effect.tapError(() => Effect.sync(() => {
