@@ -35,9 +35,9 @@ export interface SqlDialect {
    * `head` only if the head is still at `expected`, each aggregate of `checks` is still at its
    * expected version (0: none yet), and no row's aggregate and version is taken yet (an aggregate
    * another writer moved on already has the version a stale append would write: the primary key);
-   * true when it wrote, false when it wrote nothing. It must wait
-   * for a commit in flight that holds the head and judge by what that one wrote: a batch chained
-   * on an earlier batch's head is sent before that batch has committed (docs/adr/0020).
+   * true when it wrote, false when it wrote nothing. It must wait for a commit in flight that
+   * holds the head and judge by what that one wrote: a batch chained on an earlier batch's head
+   * is sent before that batch has committed (docs/adr/0020).
    */
   readonly insertIfUnchanged?: (
     sql: SqlClient.SqlClient,
