@@ -60,13 +60,13 @@ export interface OpenLoopResult {
   readonly settled: Promise<void>
 }
 
+/** How long before its due time an arrival may go out (see above). */
+export const EARLY_MS = 1
+
 /**
  * Sends arrivals on schedule. `send(i)` resolves true for a success, false (or rejects) for a
  * failure; failures are counted, not timed.
  */
-/** How long before its due time an arrival may go out (see above). */
-export const EARLY_MS = 1
-
 export const run = (options: OpenLoopOptions, send: (i: number) => Promise<boolean>): Promise<OpenLoopResult> =>
   new Promise((resolve) => {
     const interval = 1000 / options.rate
