@@ -27,45 +27,38 @@ const start = (size: number, oid: number, count: number, hasNull: boolean): Buff
   return buffer
 }
 
+/** An array of fixed-width elements: each is its width as length, then what `write` puts at `at`. */
+const fixed = (
+  values: ReadonlyArray<number>,
+  oid: number,
+  width: number,
+  write: (buffer: Buffer, value: number, at: number) => void
+): Buffer => {
+  const buffer = start(HEADER + values.length * (4 + width), oid, values.length, false)
+  let offset = HEADER
+  for (const value of values) {
+    buffer.writeInt32BE(width, offset)
+    write(buffer, value, offset + 4)
+    offset += 4 + width
+  }
+  return buffer
+}
+
 const TWO_32 = 4_294_967_296
 
 /** A `bigint[]` of safe integers (positions, epoch milliseconds). */
-export const int8s = (values: ReadonlyArray<number>): Buffer => {
-  const buffer = start(HEADER + values.length * 12, OID.int8, values.length, false)
-  let offset = HEADER
-  for (const value of values) {
+export const int8s = (values: ReadonlyArray<number>): Buffer =>
+  fixed(values, OID.int8, 8, (buffer, value, at) => {
     if (!Number.isSafeInteger(value)) throw new RangeError(`not a safe integer for a bigint: ${value}`)
-    buffer.writeInt32BE(8, offset)
-    buffer.writeInt32BE(Math.floor(value / TWO_32), offset + 4)
-    buffer.writeUInt32BE(value >>> 0, offset + 8)
-    offset += 12
-  }
-  return buffer
-}
+    buffer.writeInt32BE(Math.floor(value / TWO_32), at)
+    buffer.writeUInt32BE(value >>> 0, at + 4)
+  })
 
 /** An `int[]`. */
-export const int4s = (values: ReadonlyArray<number>): Buffer => {
-  const buffer = start(HEADER + values.length * 8, OID.int4, values.length, false)
-  let offset = HEADER
-  for (const value of values) {
-    buffer.writeInt32BE(4, offset)
-    buffer.writeInt32BE(value, offset + 4)
-    offset += 8
-  }
-  return buffer
-}
+export const int4s = (values: ReadonlyArray<number>): Buffer => fixed(values, OID.int4, 4, (buffer, value, at) => buffer.writeInt32BE(value, at))
 
 /** A `smallint[]`. */
-export const int2s = (values: ReadonlyArray<number>): Buffer => {
-  const buffer = start(HEADER + values.length * 6, OID.int2, values.length, false)
-  let offset = HEADER
-  for (const value of values) {
-    buffer.writeInt32BE(2, offset)
-    buffer.writeInt16BE(value, offset + 4)
-    offset += 6
-  }
-  return buffer
-}
+export const int2s = (values: ReadonlyArray<number>): Buffer => fixed(values, OID.int2, 2, (buffer, value, at) => buffer.writeInt16BE(value, at))
 
 /** A `text[]`, its elements as UTF-8; a null is SQL NULL. */
 export const texts = (values: ReadonlyArray<string | null>): Buffer => {
