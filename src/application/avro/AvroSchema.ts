@@ -190,7 +190,7 @@ const checkName = (ctx: Ctx, name: string, what: string) => {
 const namespaceOf = (fullName: string) => fullName.slice(0, Math.max(0, fullName.lastIndexOf(".")))
 
 /** `Schema.DateTimeUtc`, however annotated: ISO-8601 text on the encoded side of a DateTime.Utc. */
-const isDateTimeUtc = (ast: AST.AST) =>
+export const isDateTimeUtc = (ast: AST.AST): boolean =>
   ast._tag === "Transformation" && ast.to === Schema.DateTimeUtcFromSelf.ast && ast.from._tag === "StringKeyword"
 
 /** The Avro form of a schema that has one of its own, decided before stepping to its encoded side. */

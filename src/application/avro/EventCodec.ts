@@ -2,6 +2,7 @@ import type avro from "avsc"
 import { Schema, SchemaAST as AST } from "effect"
 import { isDeepStrictEqual } from "node:util"
 import { type AvroRecord, avscType, deriveAvro, encodedTag, type RecordDocs } from "./AvroSchema.js"
+import { directDecoder } from "./DirectDecode.js"
 import { trustedDecoder } from "./TrustedDecode.js"
 import { trustedEncoder } from "./TrustedEncode.js"
 
@@ -60,6 +61,8 @@ interface Entry {
   readonly fromAvro: (value: unknown) => unknown
   readonly encode: (event: unknown) => unknown
   readonly decode: (encoded: unknown) => unknown
+  /** Bytes of the current version straight to the event, when the type's shape allows (DirectDecode). */
+  readonly direct: ((bytes: Buffer) => unknown) | undefined
   readonly readers: ReadonlyMap<number, Reader>
 }
 
@@ -79,6 +82,7 @@ export const makeEventCodec = <E extends { readonly _tag: string }, I>(
   const avroSchemas: Record<string, AvroRecord> = {}
   const docs: Record<string, Readonly<Record<string, RecordDocs>>> = {}
   const problem = (message: string) => new Error(`${name} event codec: ${message}`)
+  const uuids = new Set((options.uuids ?? []).map((s) => s.ast))
 
   for (const ast of AST.isUnion(options.schema.ast) ? options.schema.ast.types : [options.schema.ast]) {
     const member = Schema.make<unknown, unknown, never>(ast)
@@ -117,7 +121,7 @@ export const makeEventCodec = <E extends { readonly _tag: string }, I>(
     }
     entries.set(tag, {
       version, type, toAvro: derived.toAvro, fromAvro: derived.fromAvro,
-      encode: trustedEncoder(member), decode: trustedDecoder(member), readers
+      encode: trustedEncoder(member), decode: trustedDecoder(member), direct: directDecoder(member, derived.avro, uuids), readers
     })
     avroSchemas[tag] = derived.avro
     docs[tag] = derived.docs
@@ -145,6 +149,10 @@ export const makeEventCodec = <E extends { readonly _tag: string }, I>(
         throw problem(`unknown schema version ${schemaVersion} of ${type} (known: ${[...entry.readers.keys()].sort((a, b) => a - b).join(", ")})`)
       }
       const bytes = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength)
+      if (reader.resolver === undefined && reader.upcasters.length === 0 && entry.direct !== undefined) {
+        const event = entry.direct(bytes)
+        if (event !== undefined) return event as E
+      }
       let value: unknown = reader.resolver === undefined ? entry.type.fromBuffer(bytes) : entry.type.fromBuffer(bytes, reader.resolver)
       for (const upcast of reader.upcasters) value = upcast(value)
       return entry.decode(entry.fromAvro(value)) as E

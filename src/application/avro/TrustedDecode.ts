@@ -61,7 +61,7 @@ const union = (ast: AST.Union): Decode => {
   }
 }
 
-const OPTIONS: AST.ParseOptions = {}
+export const OPTIONS: AST.ParseOptions = {}
 
 /**
  * A transformation whose decode step is a plain function of the decoded `from` side (decimals,
@@ -92,21 +92,11 @@ const transformation = (ast: AST.Transformation): Decode => {
  * same own keys in the same order (`_tag` with its one value), plain assignment. Errors (which
  * carry a stack) and anything with other own keys keep going through the constructor.
  */
-const classBuilder = () => {
-  let shape: { readonly prototype: object; readonly keys: ReadonlyArray<string>; readonly tag: unknown } | null | undefined
+export const classBuilder = () => {
+  let shape: ClassShape | null | undefined
   return {
     learn: (props: unknown, instance: unknown) => {
-      if (shape !== undefined) return
-      shape = null
-      if (typeof props !== "object" || props === null) return
-      if (typeof instance !== "object" || instance === null || instance instanceof Error) return
-      const keys = Reflect.ownKeys(instance)
-      if (keys.some((k) => typeof k !== "string")) return
-      const input = props as Record<string, unknown>
-      const own = instance as Record<string, unknown>
-      if (!keys.every((k) => k === "_tag" || Object.is(own[k as string], input[k as string]))) return
-      if (Object.keys(input).some((k) => k !== "_tag" && !keys.includes(k))) return
-      shape = { prototype: Object.getPrototypeOf(instance) as object, keys: keys as Array<string>, tag: own._tag }
+      if (shape === undefined) shape = shapeOf(props, instance)
     },
     fast: (props: unknown): unknown => {
       if (shape === undefined || shape === null || typeof props !== "object" || props === null) return undefined
@@ -127,4 +117,28 @@ const classBuilder = () => {
       return out
     }
   }
+}
+
+/** How a class's constructor laid out an instance: its prototype, its own keys in order, and its `_tag`. */
+export interface ClassShape {
+  readonly prototype: object
+  readonly keys: ReadonlyArray<string>
+  readonly tag: unknown
+}
+
+/**
+ * The shape of `instance`, which the constructor made from `props`, when the next ones can be built
+ * by assignment: own string keys holding exactly the props' values (`_tag` aside), every prop kept,
+ * and no Error (which carries a stack). Else null.
+ */
+export const shapeOf = (props: unknown, instance: unknown): ClassShape | null => {
+  if (typeof props !== "object" || props === null) return null
+  if (typeof instance !== "object" || instance === null || instance instanceof Error) return null
+  const keys = Reflect.ownKeys(instance)
+  if (keys.some((k) => typeof k !== "string")) return null
+  const input = props as Record<string, unknown>
+  const own = instance as Record<string, unknown>
+  if (!keys.every((k) => k === "_tag" || Object.is(own[k as string], input[k as string]))) return null
+  if (Object.keys(input).some((k) => k !== "_tag" && !keys.includes(k))) return null
+  return { prototype: Object.getPrototypeOf(instance) as object, keys: keys as Array<string>, tag: own._tag }
 }
