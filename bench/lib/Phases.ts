@@ -174,6 +174,19 @@ export const load = (options: LoadOptions, progress: (written: number) => void) 
 
 export type ReplayFold = "account" | "portfolio"
 
+/** Events decoded and folded between two turns of the event loop. */
+const BREATHE_EVERY = 500
+
+/**
+ * One turn of the event loop (setImmediate runs after its I/O), so that the read of the next page
+ * can start and its rows arrive while this page is decoded: a forked fiber runs, and a socket is
+ * read, only once the decoding loop gives way, and a plain Effect yield gives way to microtasks
+ * only. Without it, the next page was sent only once this one had been folded.
+ */
+const breathe = Effect.async<void>((resume) => {
+  setImmediate(() => resume(Effect.void))
+})
+
 /** One event into an account's state: the decider's own evolve (what loading an aggregate does), or the portfolio read model's. */
 const evolvers: Record<ReplayFold, { readonly initial: unknown; readonly evolve: (state: unknown, event: AccountEvent) => unknown }> = {
   account: { initial: TradingAccount.initialState, evolve: TradingAccount.evolve as (state: unknown, event: AccountEvent) => unknown },
@@ -208,7 +221,14 @@ export const replay = (options: { readonly pageSize: number; readonly fold: Repl
       const last = page[page.length - 1]
       const more = last !== undefined && page.length === options.pageSize && events + page.length < limit
       if (more) next = yield* fetch(last.position + 1)
-      for (const e of page) {
+      for (let i = 0; i < page.length; i++) {
+        if (i % BREATHE_EVERY === 0) {
+          yield* breathe
+          const resumed = performance.now()
+          waitMillis += resumed - clock
+          clock = resumed
+        }
+        const e = page[i]!
         const event = Accounts.codec.decode(e.type, e.schemaVersion, e.data)
         const decoded = performance.now()
         states.set(e.aggregateId, evolve(states.get(e.aggregateId) ?? initial, event))

@@ -10,15 +10,28 @@ export const isCanonicalUuid = (id: string): boolean => id.length === 36 && CANO
 /** The 16 bytes of a canonical UUID (check `isCanonicalUuid` first). */
 export const uuidToBytes = (id: string): Buffer => Buffer.from(id.replace(/-/g, ""), "hex")
 
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"))
+const HEX_DIGITS = Buffer.from("0123456789abcdef", "latin1")
+/** Where each byte's two hex digits go in the 36 characters of the canonical text. */
+const DIGIT_AT = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34]
+const text = Buffer.alloc(36, "-".charCodeAt(0))
+
+/**
+ * The canonical text of the 16 UUID bytes at `offset` of `bytes`, as one flat string (written into
+ * a scratch buffer and read back at once, where concatenating the pairs would build a rope that a
+ * later hash or comparison must flatten).
+ */
+export const uuidAt = (bytes: Uint8Array, offset: number): string => {
+  if (offset < 0 || offset + 16 > bytes.length) throw new RangeError(`no 16 UUID bytes at ${offset} of ${bytes.length}`)
+  for (let i = 0; i < 16; i++) {
+    const b = bytes[offset + i]!
+    text[DIGIT_AT[i]!] = HEX_DIGITS[b >> 4]!
+    text[DIGIT_AT[i]! + 1] = HEX_DIGITS[b & 15]!
+  }
+  return text.toString("latin1", 0, 36)
+}
 
 /** The canonical text of 16 UUID bytes. */
 export const uuidFromBytes = (bytes: Uint8Array): string => {
   if (bytes.byteLength !== 16) throw new Error(`a UUID is 16 bytes, not ${bytes.byteLength}`)
-  let text = ""
-  for (let i = 0; i < 16; i++) {
-    text += HEX[bytes[i]!]
-    if (i === 3 || i === 5 || i === 7 || i === 9) text += "-"
-  }
-  return text
+  return uuidAt(bytes, 0)
 }

@@ -5,6 +5,7 @@ import type { RecordedEvent } from "../../application/ports/EventStore.js"
 import { Retention, RetentionRefused } from "../../application/ports/Retention.js"
 import { toColumns } from "../sql/MetadataColumns.js"
 import * as BinaryArray from "./PgBinaryArray.js"
+import * as EventRow from "./PgEventRow.js"
 import * as SqlEventStore from "../sql/SqlEventStore.js"
 import * as SqlStores from "../sql/SqlStores.js"
 import { migrate } from "./PgMigrations.js"
@@ -63,11 +64,7 @@ const isUniqueViolation = (error: SqlError.SqlError) =>
 export const dialect: SqlEventStore.SqlDialect = {
   timestamp: toDate,
   uuid,
-  // timestamps are stored at whole milliseconds (toDate), so the epoch in milliseconds is exact;
-  // an int8 is one Number() where a timestamptz would be a text date to parse
-  // and the chain hash as its hex text, which the event carries: no bytes parsed from hex only to be hexed again
-  readColumns: SqlEventStore.COLUMNS.replace(/\btimestamp\b/, "(extract(epoch FROM timestamp) * 1000)::int8 AS timestamp")
-    .replace(/\bhash\b/, "encode(hash, 'hex') AS hash"),
+  read: { columns: EventRow.COLUMNS, fromRow: EventRow.fromPackedRow },
   // an array parameter, not an IN list: one plan whatever the batch, and one backward probe of the
   // primary key per aggregate instead of reading every version
   currentVersions: (sql, ids) =>

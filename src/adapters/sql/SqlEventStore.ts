@@ -26,8 +26,11 @@ export interface SqlDialect {
   readonly insert: (sql: SqlClient.SqlClient, rows: ReadonlyArray<RecordedEvent>, head: ChainLink) => Effect.Effect<void, SqlError.SqlError>
   /** A timestamp as a bound parameter. */
   readonly timestamp: (t: DateTime.Utc) => Date | number
-  /** The columns a read selects, COLUMNS by default: an engine may read `timestamp` as epoch milliseconds, which parse faster than a date, and `hash` as hex. */
-  readonly readColumns?: string
+  /**
+   * How an engine reads events, when not as COLUMNS with `fromRow`: the select list of its reads,
+   * and the event of each row it gives.
+   */
+  readonly read?: { readonly columns: string; readonly fromRow: (row: never) => RecordedEvent }
   /** A canonical UUID as a bound parameter for a uuid column (`user_uuid`, `command_uuid`). */
   readonly uuid: (id: string) => string | Uint8Array
   /**
@@ -84,14 +87,14 @@ export const COLUMNS =
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex")
 
-const fromRow = (row: EventRow): RecordedEvent => ({
+const fromEventRow = (row: EventRow): RecordedEvent => ({
   position: Number(row.position),
   aggregateId: row.aggregate_id,
   version: Number(row.version),
   eventId: row.event_id,
   type: row.type,
   schemaVersion: Number(row.schema_version),
-  // epoch milliseconds as a number (SQLite), or an int8 as text or bigint (PostgreSQL, whatever int8 parser the process installed), or a Date
+  // epoch milliseconds (a number, or an int8 as text or bigint), or a Date
   timestamp: DateTime.unsafeMake(row.timestamp instanceof Date ? row.timestamp : Number(row.timestamp)),
   data: new Uint8Array(row.data.buffer, row.data.byteOffset, row.data.byteLength),
   metadata: fromColumns(row),
@@ -115,7 +118,8 @@ export const make = (dialect: SqlDialect, options: SqlEventStoreOptions = defaul
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const committed = yield* SubscriptionRef.make(0)
-    const readColumns = dialect.readColumns ?? COLUMNS
+    const readColumns = dialect.read?.columns ?? COLUMNS
+    const fromRow = (dialect.read?.fromRow ?? fromEventRow) as (row: EventRow) => RecordedEvent
 
     /** Positions, versions and chain links for a batch, given each aggregate's current version. */
     const assign = (batch: ReadonlyArray<GroupCommit.AppendRequest>, head: ChainLink, current: Map<string, number>) => {

@@ -1,6 +1,7 @@
 import { BigDecimal, DateTime, Either, Schema, SchemaAST as AST } from "effect"
 import { type AvroRecord, type AvroType, isDateTimeUtc } from "./AvroSchema.js"
 import { type ClassShape, classBuilder, OPTIONS, shapeOf, trustedDecoder } from "./TrustedDecode.js"
+import { uuidAt } from "../Uuid.js"
 import { tagOf } from "./TrustedAst.js"
 
 /**
@@ -130,22 +131,10 @@ const readBoolean = (c: Cursor): boolean => {
   return b === 1 ? true : b === 0 ? false : bail()
 }
 
-const HEX = Buffer.from("0123456789abcdef", "latin1")
-const uuidText = Buffer.alloc(36, "-".charCodeAt(0))
-const UUID_DIGITS = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34]
-
-/** 16 bytes as the canonical text of a UUID, as `uuidFromBytes` gives it (one flat string). */
 const readUuid = (c: Cursor): string => {
-  const buf = c.buf
-  const start = c.pos
-  if (start + 16 > buf.length) bail()
-  for (let i = 0; i < 16; i++) {
-    const b = buf[start + i]!
-    uuidText[UUID_DIGITS[i]!] = HEX[b >> 4]!
-    uuidText[UUID_DIGITS[i]! + 1] = HEX[b & 15]!
-  }
-  c.pos = start + 16
-  return uuidText.toString("latin1", 0, 36)
+  const text = uuidAt(c.buf, c.pos) // throws past the end
+  c.pos += 16
+  return text
 }
 
 // ---- the walk: a Type-side AST with the Avro type `deriveAvro` gave it
