@@ -20,21 +20,36 @@ export class Portfolio extends Schema.Class<Portfolio>("Portfolio")({
   realizedPnl: Decimal
 }) {}
 
+type PositionFields = { -readonly [K in "quantity" | "costBasis" | "realizedPnl"]: BigDecimal.BigDecimal }
+interface PortfolioFields {
+  cash: BigDecimal.BigDecimal
+  positions: HashMap.HashMap<Symbol, Position>
+  realizedPnl: BigDecimal.BigDecimal
+}
+
 /**
- * An instance from fields that are already valid, as `new Class(fields, true)` builds it (these
- * classes have no defaults to merge), without the constructor's copying and default lookup: the
- * fold builds one position and one portfolio per fill, in commands, projections and replays.
+ * Instances from fields that are already valid, as `new Class(fields, true)` builds them (these
+ * classes have no defaults to merge): the class's prototype, its keys in its order (structural
+ * hashing follows the order of the keys). A constructor function of their own, not the class's
+ * constructor with its copying and default lookup, nor Object.assign onto Object.create: the fold
+ * builds one position and one portfolio per fill, in commands, projections and replays.
  */
-const trusted = <A extends object>(Class: { readonly prototype: A }, fields: object): A =>
-  Object.assign(Object.create(Class.prototype) as A, fields)
-// fields in the classes' order: structural hashing follows the order of the keys
-const positionOf = (fields: { readonly quantity: BigDecimal.BigDecimal; readonly costBasis: BigDecimal.BigDecimal; readonly realizedPnl: BigDecimal.BigDecimal }) =>
-  trusted(Position, fields)
-const portfolioOf = (fields: {
-  readonly cash: BigDecimal.BigDecimal
-  readonly positions: HashMap.HashMap<Symbol, Position>
-  readonly realizedPnl: BigDecimal.BigDecimal
-}) => trusted(Portfolio, fields)
+const PositionInstance = function(this: PositionFields, fields: Readonly<PositionFields>) {
+  this.quantity = fields.quantity
+  this.costBasis = fields.costBasis
+  this.realizedPnl = fields.realizedPnl
+} as unknown as { new(fields: Readonly<PositionFields>): Position; prototype: Position }
+PositionInstance.prototype = Position.prototype
+
+const PortfolioInstance = function(this: PortfolioFields, fields: Readonly<PortfolioFields>) {
+  this.cash = fields.cash
+  this.positions = fields.positions
+  this.realizedPnl = fields.realizedPnl
+} as unknown as { new(fields: Readonly<PortfolioFields>): Portfolio; prototype: Portfolio }
+PortfolioInstance.prototype = Portfolio.prototype
+
+const positionOf = (fields: Readonly<PositionFields>): Position => new PositionInstance(fields)
+const portfolioOf = (fields: Readonly<PortfolioFields>): Portfolio => new PortfolioInstance(fields)
 
 export const empty = portfolioOf({ cash: zero, positions: HashMap.empty(), realizedPnl: zero })
 const flat = positionOf({ quantity: zero, costBasis: zero, realizedPnl: zero })
@@ -99,7 +114,7 @@ export const applyTrade = (
   })
 }
 
-// The instances here are built without validation (`trusted`): their inputs are already-valid decimals.
+// The instances here are built without validation (positionOf, portfolioOf): their inputs are already-valid decimals.
 
 /** The portfolio's evolve: the account's own `evolve`, projections and as-of queries all call it. */
 export const evolve = (portfolio: Portfolio, event: AccountEvent): Portfolio => {

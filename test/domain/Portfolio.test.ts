@@ -254,6 +254,8 @@ describe("Decimal: half-even rounding for display", () => {
     expect(Portfolio.position(folded, Symbol.make("ACME"))).toBeInstanceOf(Portfolio.Position)
     expect(Equal.equals(folded, built)).toBe(true)
     expect(Hash.hash(folded)).toBe(Hash.hash(built))
+    expect(Reflect.ownKeys(folded)).toEqual(Reflect.ownKeys(built))
+    expect(Reflect.ownKeys(Portfolio.position(folded, Symbol.make("ACME")))).toEqual(["quantity", "costBasis", "realizedPnl"])
     expect(Schema.encodeSync(Portfolio.Portfolio)(folded)).toEqual(Schema.encodeSync(Portfolio.Portfolio)(built))
   })
 
