@@ -77,13 +77,27 @@ const cpuSecondsOf = (pid: number) => {
 }
 
 /**
- * The Node flags `npm start` runs the service with (package.json's start script: the young
- * generation's size, docs/adr/0022), so the service measured here runs as `npm start` runs it.
+ * The Node flags a package.json script runs Node with (the young generation's size, docs/adr/0022):
+ * `start` for the service, `rebuild` for a replay, so what is measured runs as those run.
  */
-export const startFlags = (): ReadonlyArray<string> => {
+export const scriptFlags = (script: "start" | "rebuild"): ReadonlyArray<string> => {
   const { scripts } = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }
-  return (scripts["start"] ?? "").split(/\s+/).filter((word) => word.startsWith("--"))
+  return (scripts[script] ?? "").split(/\s+/).filter((word) => word.startsWith("--"))
 }
+
+export const startFlags = (): ReadonlyArray<string> => scriptFlags("start")
+
+/** Runs a bench entry point (relative to the repository) in a Node process of its own, with these flags; fails on a non-zero exit. */
+export const runNode = (flags: ReadonlyArray<string>, entry: string, args: ReadonlyArray<string>, env: Record<string, string>) =>
+  Effect.async<void, Error>((resume) => {
+    const child = spawn(process.execPath, [...flags, "--import", "tsx", entry, ...args], {
+      cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "inherit", "inherit"]
+    })
+    child.once("error", (e) => resume(Effect.fail(e)))
+    child.once("exit", (code, signal) =>
+      resume(code === 0 ? Effect.void : Effect.fail(new Error(`${entry} exited with ${signal ?? code}`))))
+    return Effect.sync(() => child.kill("SIGTERM"))
+  })
 
 /** Node's own flags in an `execArgv`, without the module loader's (`--require`, `--import` and their values). */
 export const nodeFlags = (execArgv: ReadonlyArray<string>): ReadonlyArray<string> =>

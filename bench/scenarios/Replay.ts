@@ -1,7 +1,11 @@
 import { Effect } from "effect"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import * as Phases from "../lib/Phases.js"
 import * as Progress from "../lib/Progress.js"
 import type { Results } from "../lib/Results.js"
+import { runNode, scriptFlags } from "../lib/Service.js"
 import type { Settings } from "../lib/Settings.js"
 import { cpuMark, cpuSince } from "../lib/Stats.js"
 import * as Targets from "../lib/Targets.js"
@@ -11,11 +15,34 @@ const { f } = Progress
 const PAGE = 5000
 
 /**
- * replay.events_per_min: a PostgreSQL log of `replay.events` events (AccountOpened + fills over
+ * replay.events_per_min, in a Node process of its own with the flags `npm run rebuild` runs with
+ * (the young generation's size, docs/adr/0022): a replay is a batch job, not the service, and the
+ * service's flags are for latency. `bench/replay.ts` runs `inProcess` and hands back its results.
+ */
+export const run = (s: Settings, results: Results) =>
+  Effect.gen(function*() {
+    const dir = mkdtempSync(join(tmpdir(), "ledgerline-bench-replay-"))
+    const out = join(dir, "results.json")
+    const flags = scriptFlags("rebuild")
+    yield* runNode(flags, "bench/replay.ts", s.quick ? ["--quick"] : [], { BENCH_REPLAY_OUT: out, BENCH_PG_URL: s.pgUrl }).pipe(
+      Effect.ensuring(Effect.sync(() => {
+        try {
+          Object.assign(results, JSON.parse(readFileSync(out, "utf8")) as Results)
+        } catch {
+          // no results: the process failed, and says why
+        }
+        rmSync(dir, { recursive: true, force: true })
+      }))
+    )
+    results["replay.node_flags"] = flags.join(" ")
+  })
+
+/**
+ * The replay itself: a PostgreSQL log of `replay.events` events (AccountOpened + fills over
  * `replay.accounts` accounts, written first and not timed), then readAll page by page (the next
  * page read while the current one is decoded) + Avro decode + the portfolio fold of every account.
  */
-export const run = (s: Settings, results: Results) =>
+export const inProcess = (s: Settings, results: Results) =>
   Effect.scoped(Effect.gen(function*() {
     const target = yield* Targets.postgres(knobs(s))
     yield* Effect.gen(function*() {
