@@ -77,7 +77,7 @@ const cpuSecondsOf = (pid: number) => {
 }
 
 /**
- * The Node flags a package.json script runs Node with (the young generation's size, docs/adr/0022):
+ * The Node flags a package.json script runs Node with (the young generation's size, docs/adr/0025):
  * `start` for the service, `rebuild` for a replay, so what is measured runs as those run.
  */
 export const scriptFlags = (script: "start" | "rebuild"): ReadonlyArray<string> => {

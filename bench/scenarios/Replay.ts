@@ -16,7 +16,7 @@ const PAGE = 5000
 
 /**
  * replay.events_per_min, in a Node process of its own with the flags `npm run rebuild` runs with
- * (the young generation's size, docs/adr/0022): a replay is a batch job, not the service, and the
+ * (the young generation's size, docs/adr/0025): a replay is a batch job, not the service, and the
  * service's flags are for latency. `bench/replay.ts` runs `inProcess` and hands back its results.
  */
 export const run = (s: Settings, results: Results) =>
