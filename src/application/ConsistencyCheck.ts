@@ -1,5 +1,5 @@
 import { BigDecimal, DateTime, Duration, Effect, Option } from "effect"
-import { PRICE_SCALE, display, roundHalfEven } from "../domain/Decimal.js"
+import { PRICE_SCALE, display } from "../domain/Decimal.js"
 import { AccountId } from "../domain/Ids.js"
 import * as Portfolio from "../domain/Portfolio.js"
 import { Accounts, decodeEvents, streamId } from "./Aggregate.js"
@@ -132,7 +132,7 @@ const compareOnce = (accountId: string) =>
           continue
         }
         compareDecimal(out, accountId, "QUANTITY", `${symbol} quantity`, p.quantity, row.quantity)
-        const avgCost = roundHalfEven(p.averageCost, PRICE_SCALE)
+        const avgCost = p.averageCost
         if (!BigDecimal.equals(avgCost, row.avgCost)) {
           out.push(differ(accountId, "AVG_COST", `${symbol} avg cost`, display(avgCost, PRICE_SCALE), display(row.avgCost, PRICE_SCALE)))
         }

@@ -24,7 +24,9 @@ export const fitsScale = (x: BigDecimal.BigDecimal, scale: number): boolean =>
 export const roundHalfEven = (x: BigDecimal.BigDecimal, scale: number): BigDecimal.BigDecimal =>
   BigDecimal.round(x, { scale, mode: "half-even" })
 
-const pow10 = (n: number): bigint => 10n ** BigInt(n)
+/** Powers of ten up to 10^63, made once: a division at trading rates would otherwise raise one or two every time. */
+const POWERS_OF_TEN: ReadonlyArray<bigint> = Array.from({ length: 64 }, (_, i) => 10n ** BigInt(i))
+const pow10 = (n: number): bigint => POWERS_OF_TEN[n] ?? 10n ** BigInt(n)
 
 /**
  * `a / b` rounded half-even at `scale`; `b` must not be zero. Exact: one integer division of the

@@ -1,6 +1,6 @@
 import { BigDecimal, HashMap, Option, Schema } from "effect"
 import type { AccountEvent, Side } from "./AccountEvents.js"
-import { COST_SCALE, Decimal, divideRounded, zero } from "./Decimal.js"
+import { COST_SCALE, Decimal, divideRounded, PRICE_SCALE, zero } from "./Decimal.js"
 import { Symbol } from "./Ids.js"
 
 /**
@@ -60,6 +60,15 @@ export const position = (portfolio: Portfolio, symbol: Symbol): Position =>
 /** Average cost per unit at full precision (round only to show it); zero when flat. */
 export const averageCost = (p: Position): BigDecimal.BigDecimal =>
   BigDecimal.isZero(p.quantity) ? zero : BigDecimal.unsafeDivide(p.costBasis, p.quantity)
+
+/**
+ * Average cost per unit as read models keep it and statements show it: half-even at PRICE_SCALE,
+ * from one exact division (`divideRounded`). The full-precision quotient of `averageCost` is a
+ * hundred digits worked out only to be rounded to four, and rounding it again can round a value
+ * just above a half as if it were the half.
+ */
+export const averageCostShown = (p: Position): BigDecimal.BigDecimal =>
+  BigDecimal.isZero(p.quantity) ? zero : divideRounded(p.costBasis, p.quantity, PRICE_SCALE)
 
 const signed = (side: Side, quantity: BigDecimal.BigDecimal) => side === "BUY" ? quantity : BigDecimal.negate(quantity)
 
@@ -143,6 +152,7 @@ export const grossExposureAtCost = (portfolio: Portfolio, except?: Symbol): BigD
 export interface PositionValuation {
   readonly symbol: Symbol
   readonly quantity: BigDecimal.BigDecimal
+  /** Half-even at PRICE_SCALE (`averageCostShown`): what read models keep and statements show. */
   readonly averageCost: BigDecimal.BigDecimal
   readonly costBasis: BigDecimal.BigDecimal
   /** None when the symbol has no price yet. */
@@ -176,7 +186,7 @@ export const valuation = (
       const marketPrice = priceOf(symbol)
       const marketValue = Option.map(marketPrice, (price) => BigDecimal.multiply(p.quantity, price))
       return {
-        symbol, quantity: p.quantity, averageCost: averageCost(p), costBasis: p.costBasis, marketPrice, marketValue,
+        symbol, quantity: p.quantity, averageCost: averageCostShown(p), costBasis: p.costBasis, marketPrice, marketValue,
         unrealizedPnl: Option.map(marketValue, (value) => BigDecimal.subtract(value, p.costBasis)), realizedPnl: p.realizedPnl
       }
     })

@@ -64,6 +64,29 @@ describe("Portfolio: average cost", () => {
     expect(BigDecimal.multiply(roundHalfEven(Portfolio.averageCost(p), 8), decimal("3"))).not.toEqual(decimal("30.02"))
   })
 
+  it("shows the average half-even at four decimals from one exact division, as the full-precision quotient rounds", () => {
+    const p = positionAfter([buy("1", "10"), buy("2", "10.01")])
+    expect(display(Portfolio.averageCostShown(p), 4)).toBe("10.0067")
+    // exact halves at the fifth decimal go to the even fourth: 1.00005 → 1.0000, 3.00015 → 3.0002
+    expect(Portfolio.averageCostShown(positionAfter([buy("2", "1.00005")]))).toEqual(roundHalfEven(decimal("1.00005"), 4))
+    expect(display(Portfolio.averageCostShown(positionAfter([buy("2", "1.00005")])), 4)).toBe("1.0000")
+    expect(display(Portfolio.averageCostShown(positionAfter([buy("4", "3.00015")])), 4)).toBe("3.0002")
+    expect(display(Portfolio.averageCostShown(positionAfter([sell("4", "3.00015")])), 4)).toBe("3.0002")
+    expect(Portfolio.averageCostShown(Portfolio.position(Portfolio.empty, AAPL))).toEqual(zero)
+    fc.assert(fc.property(fc.bigInt({ min: -(10n ** 12n), max: 10n ** 12n }), fc.bigInt({ min: 1n, max: 10n ** 8n }), fc.boolean(),
+      (cost, qty, short) => {
+        const p = new Portfolio.Position({ quantity: BigDecimal.make(short ? -qty : qty, 2), costBasis: BigDecimal.make(cost, 4), realizedPnl: zero })
+        expect(BigDecimal.equals(Portfolio.averageCostShown(p), roundHalfEven(Portfolio.averageCost(p), 4))).toBe(true)
+      }), { numRuns: 500 })
+    // valuations carry it
+    const bought = Portfolio.applyTrade(portfolioAfter([opened("1000.00")]), {
+      symbol: AAPL, tradeType: "BUY", quantity: decimal("3"), price: decimal("10.015")
+    })
+    const [valued] = Portfolio.valuation(bought, () => Option.none()).positions
+    expect(valued!.averageCost).toEqual(Portfolio.averageCostShown(Portfolio.position(bought, AAPL)))
+    expect(display(valued!.averageCost, 4)).toBe("10.0150")
+  })
+
   it("does not move the average on a partial sell", () => {
     const p = positionAfter([buy("10", "100"), buy("5", "106"), sell("6", "110")])
     expect(Portfolio.averageCost(p)).toEqual(decimal("102"))

@@ -1,6 +1,6 @@
 import { type BigDecimal, DateTime, Effect, HashMap, Option } from "effect"
 import type { AccountEvent } from "../../domain/AccountEvents.js"
-import { CASH_SCALE, PRICE_SCALE, roundHalfEven } from "../../domain/Decimal.js"
+import { CASH_SCALE, roundHalfEven } from "../../domain/Decimal.js"
 import { Symbol } from "../../domain/Ids.js"
 import type { PriceUpdated } from "../../domain/Market.js"
 import * as Portfolio from "../../domain/Portfolio.js"
@@ -162,7 +162,7 @@ export const project = (events: ReadonlyArray<RecordedEvent>) =>
         }
         positions.push({
           accountId: w.accountId, symbol, quantity: p.quantity, costBasis: p.costBasis, realizedPnl: p.realizedPnl,
-          avgCost: roundHalfEven(p.averageCost, PRICE_SCALE),
+          avgCost: p.averageCost,
           marketPrice: p.marketPrice,
           marketValue: Option.map(p.marketValue, (x: BigDecimal.BigDecimal) => roundHalfEven(x, CASH_SCALE)),
           unrealizedPnl: Option.map(p.unrealizedPnl, (x: BigDecimal.BigDecimal) => roundHalfEven(x, CASH_SCALE)),
