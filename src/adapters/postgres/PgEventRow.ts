@@ -34,9 +34,9 @@ const PACKED = [
   "hash",
   "coalesce(uuid_send(user_uuid), ''::bytea)",
   "coalesce(uuid_send(command_uuid), ''::bytea)",
-  "int4send(octet_length(aggregate_id))",
+  "int4send(octet_length(convert_to(aggregate_id, 'UTF8')))",
   "convert_to(aggregate_id, 'UTF8')",
-  "int4send(octet_length(type))",
+  "int4send(octet_length(convert_to(type, 'UTF8')))",
   "convert_to(type, 'UTF8')",
   "data"
 ].join(" || ")
