@@ -138,9 +138,17 @@ export const view = (symbol: Symbol, state: MarketState): MarketView => ({
   symbol, status: state.status, lastPrice: state.lastPrice, orderBand: state.orderBand
 })
 
-/** |price - reference| / reference, the relative distance used by both bands. */
+/** |price - reference| / reference, the relative distance both bands are about. */
 export const relativeDistance = (price: BigDecimal.BigDecimal, reference: BigDecimal.BigDecimal) =>
   BigDecimal.unsafeDivide(BigDecimal.abs(BigDecimal.subtract(price, reference)), reference)
+
+/**
+ * Whether `price` is within `band` of a positive `reference` (relative distance at most `band`),
+ * decided without dividing: |price − reference| ≤ band × reference, exact, where the quotient would
+ * be worked out to a hundred digits on every price update and every LIMIT order.
+ */
+export const withinBand = (price: BigDecimal.BigDecimal, reference: BigDecimal.BigDecimal, band: BigDecimal.BigDecimal): boolean =>
+  BigDecimal.lessThanOrEqualTo(BigDecimal.abs(BigDecimal.subtract(price, reference)), BigDecimal.multiply(band, reference))
 
 const validBand = (band: BigDecimal.BigDecimal) => BigDecimal.isPositive(band) && BigDecimal.lessThanOrEqualTo(band, one)
 
@@ -150,7 +158,7 @@ const priceAnomaly = (state: MarketState, price: BigDecimal.BigDecimal, timestam
   if (Option.isSome(state.lastUpdated) && DateTime.lessThanOrEqualTo(timestamp, state.lastUpdated.value)) {
     return Option.some("OUT_OF_ORDER")
   }
-  if (Option.isSome(state.lastPrice) && BigDecimal.greaterThan(relativeDistance(price, state.lastPrice.value), state.priceBand)) {
+  if (Option.isSome(state.lastPrice) && !withinBand(price, state.lastPrice.value, state.priceBand)) {
     return Option.some("BAND_EXCEEDED")
   }
   return Option.none()

@@ -11,7 +11,7 @@ import {
 import type { Decider } from "./Decider.js"
 import { CASH_SCALE, Decimal, fitsScale, PRICE_SCALE, QUANTITY_SCALE, zero } from "./Decimal.js"
 import { AccountId, Currency, CustomerId, OrderId, Symbol, type TradeId } from "./Ids.js"
-import { type MarketView, relativeDistance } from "./Market.js"
+import { type MarketView, withinBand } from "./Market.js"
 import * as Portfolio from "./Portfolio.js"
 
 // ---- commands (in-process; "now" and generated ids come in the command) ----
@@ -138,7 +138,7 @@ const acceptOrder = (s: Opened, c: Extract<AccountCommand, { _tag: "PlaceOrder" 
     const last = c.market.lastPrice.value
     const limit = Option.getOrElse(c.limitPrice, () => last)
     if (c.orderType === "LIMIT") {
-      yield* check(BigDecimal.lessThanOrEqualTo(relativeDistance(limit, last), c.market.orderBand), () =>
+      yield* check(withinBand(limit, last, c.market.orderBand), () =>
         new PriceOutsideBand({ symbol: c.symbol, limitPrice: limit, lastPrice: last, band: c.market.orderBand }))
     }
     const marketable = c.side === "BUY" ? BigDecimal.greaterThanOrEqualTo(limit, last) : BigDecimal.lessThanOrEqualTo(limit, last)

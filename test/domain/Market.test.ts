@@ -1,11 +1,12 @@
 import { describe, expect, it } from "@effect/vitest"
-import { DateTime, Either, Option } from "effect"
+import { BigDecimal, DateTime, Either, FastCheck, Option } from "effect"
 import { fold } from "../../src/domain/Decider.js"
 import { decimal } from "../../src/domain/Decimal.js"
 import { Symbol } from "../../src/domain/Ids.js"
 import {
   InvalidBand, Market, MarketAlreadyOpen, MarketClosed, MarketCommand, type MarketEvent, MarketNotHalted, MarketNotListed,
-  MarketNotOpen, MarketOpened, type MarketState, PriceRejected, PriceUpdated, TradingAlreadyHalted, TradingHalted, TradingResumed, view
+  MarketNotOpen, MarketOpened, type MarketState, PriceRejected, PriceUpdated, relativeDistance, TradingAlreadyHalted, TradingHalted, TradingResumed, view,
+  withinBand
 } from "../../src/domain/Market.js"
 
 const at = DateTime.unsafeMake("2026-03-02T14:32:00Z")
@@ -311,5 +312,25 @@ describe("UpdatePrice", () => {
 
   it("refuses prices for an unlisted market: MarketNotListed", () => {
     expect(given([]).when(updatePrice("100", t1))).toEqual(Either.left(new MarketNotListed()))
+  })
+})
+
+describe("price bands", () => {
+  it("decides within a band without dividing, as the relative distance compares", () => {
+    // exactly at the band is within it; a hair beyond is not
+    expect(withinBand(decimal("105"), decimal("100"), decimal("0.05"))).toBe(true)
+    expect(withinBand(decimal("95"), decimal("100"), decimal("0.05"))).toBe(true)
+    expect(withinBand(decimal("105.0001"), decimal("100"), decimal("0.05"))).toBe(false)
+    expect(withinBand(decimal("94.9999"), decimal("100"), decimal("0.05"))).toBe(false)
+    // a third: 0.3333… is beyond 0.3333, and within 0.33334
+    expect(withinBand(decimal("4"), decimal("3"), decimal("0.3333"))).toBe(false)
+    expect(withinBand(decimal("4"), decimal("3"), decimal("0.33334"))).toBe(true)
+    FastCheck.assert(FastCheck.property(
+      FastCheck.bigInt({ min: 1n, max: 10n ** 10n }), FastCheck.bigInt({ min: 1n, max: 10n ** 10n }), FastCheck.bigInt({ min: 1n, max: 10n ** 4n }),
+      (price, reference, band) => {
+        const [p, r, b] = [BigDecimal.make(price, 4), BigDecimal.make(reference, 4), BigDecimal.make(band, 4)]
+        expect(withinBand(p, r, b)).toBe(BigDecimal.lessThanOrEqualTo(relativeDistance(p, r), b))
+      }
+    ), { numRuns: 1000 })
   })
 })
