@@ -1,6 +1,6 @@
-import { BigDecimal, DateTime, Either, Schema, SchemaAST as AST } from "effect"
+import { BigDecimal, DateTime, Schema, SchemaAST as AST } from "effect"
 import { type AvroRecord, type AvroType, isDateTimeUtc } from "./AvroSchema.js"
-import { type ClassShape, classBuilder, OPTIONS, shapeOf, trustedDecoder } from "./TrustedDecode.js"
+import { type ClassShape, decodeStep, Refused, shapeOf, trustedDecoder } from "./TrustedDecode.js"
 import { uuidAt } from "../Uuid.js"
 import { tagOf } from "./TrustedAst.js"
 
@@ -223,18 +223,14 @@ const uuidOrString = (ast: AST.AST, t: AvroType, ctx: Ctx): Read => {
 const transformation = (ast: AST.Transformation, t: AvroType, ctx: Ctx): Read => {
   if (ast.transformation._tag !== "FinalTransformation") return unsupported("a struct-to-struct transformation")
   if (ast.to._tag === "Declaration" && ast.from._tag === "TypeLiteral") return classRecord(ast, ast.from, t, ctx)
-  const from = compile(ast.from, t, ctx)
-  const step = ast.transformation.decode
-  const construct = ast.to._tag === "Declaration" ? classBuilder() : undefined
-  return (c) => {
-    const props = from(c)
-    const built = construct?.fast(props)
-    if (built !== undefined) return built
-    const result = step(props, OPTIONS, ast, props)
-    if (!(Either.isEither(result) && Either.isRight(result))) return bail()
-    construct?.learn(props, result.right)
-    return result.right
-  }
+  return stepOver(compile(ast.from, t, ctx), decodeStep(ast))
+}
+
+/** Reads the `from` side, then applies the decode step to it; a step that refuses leaves the bytes to the general path. */
+const stepOver = (from: Read, decode: (props: unknown, input: unknown) => unknown): Read => (c) => {
+  const props = from(c)
+  const value = decode(props, props)
+  return value === Refused ? bail() : value
 }
 
 /**
@@ -242,32 +238,23 @@ const transformation = (ast: AST.Transformation, t: AvroType, ctx: Ctx): Read =>
  * step); when `shapeOf` finds the instance plain and every field always present, the next ones are
  * built by a function generated for that shape: the fields read into locals in the record's order,
  * then assigned to an object of the class's prototype in the constructor's order, each store to a
- * fixed key. Else every one goes through the constructor, as TrustedDecode does.
+ * fixed key. Else every one goes through the decode step, as TrustedDecode does.
  */
 const classRecord = (ast: AST.Transformation, from: AST.TypeLiteral, t: AvroType, ctx: Ctx): Read => {
   const steps = fieldSteps(from, t, ctx)
   const props = record(steps)
-  const step = (ast.transformation as AST.FinalTransformation).decode
-  const construct = classBuilder()
-  const general: Read = (c) => {
-    const p = props(c)
-    const built = construct.fast(p)
-    if (built !== undefined) return built
-    const result = step(p, OPTIONS, ast, p)
-    if (!(Either.isEither(result) && Either.isRight(result))) return bail()
-    construct.learn(p, result.right)
-    return result.right
-  }
+  const decode = decodeStep(ast)
+  const general = stepOver(props, decode)
   if (steps.some((s) => s.optional)) return general
   let read: Read | undefined
   return (c) => {
     if (read !== undefined) return read(c)
     const p = props(c)
-    const result = step(p, OPTIONS, ast, p)
-    if (!(Either.isEither(result) && Either.isRight(result))) return bail()
-    const shape = shapeOf(p, result.right)
+    const instance = decode(p, p)
+    if (instance === Refused) return bail()
+    const shape = shapeOf(p, instance)
     read = shape !== null && sameKeys(shape, steps) ? generated(shape, steps) : general
-    return result.right
+    return instance
   }
 }
 

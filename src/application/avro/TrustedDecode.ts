@@ -61,7 +61,7 @@ const union = (ast: AST.Union): Decode => {
   }
 }
 
-export const OPTIONS: AST.ParseOptions = {}
+const OPTIONS: AST.ParseOptions = {}
 
 /**
  * A transformation whose decode step is a plain function of the decoded `from` side (decimals,
@@ -71,15 +71,30 @@ export const OPTIONS: AST.ParseOptions = {}
 const transformation = (ast: AST.Transformation): Decode => {
   if (ast.transformation._tag !== "FinalTransformation") return bySchema(ast)
   const from = compile(ast.from)
-  const step = ast.transformation.decode
+  const decode = decodeStep(ast)
   const fallback = bySchema(ast)
-  const construct = ast.to._tag === "Declaration" ? classBuilder() : undefined
   return (u) => {
-    const props = from(u)
+    const value = decode(from(u), u)
+    return value === Refused ? fallback(u) : value
+  }
+}
+
+/** What `decodeStep` answers when the step does not succeed at once: the caller falls back. */
+export const Refused: unique symbol = Symbol("ledgerline/TrustedDecode/Refused")
+
+/**
+ * The decode step of a final transformation (`ast.transformation` must be one) applied to its
+ * decoded `from` side, given with the encoded input it came from; Schema classes are built alike
+ * once the first has been made (`classBuilder`). TrustedDecode and DirectDecode share it.
+ */
+export const decodeStep = (ast: AST.Transformation): (props: unknown, input: unknown) => unknown => {
+  const step = (ast.transformation as AST.FinalTransformation).decode
+  const construct = ast.to._tag === "Declaration" ? classBuilder() : undefined
+  return (props, input) => {
     const built = construct?.fast(props)
     if (built !== undefined) return built
-    const result = step(props, OPTIONS, ast, u)
-    if (!(Either.isEither(result) && Either.isRight(result))) return fallback(u)
+    const result = step(props, OPTIONS, ast, input)
+    if (!(Either.isEither(result) && Either.isRight(result))) return Refused
     construct?.learn(props, result.right)
     return result.right
   }
@@ -92,7 +107,7 @@ const transformation = (ast: AST.Transformation): Decode => {
  * same own keys in the same order (`_tag` with its one value), plain assignment. Errors (which
  * carry a stack) and anything with other own keys keep going through the constructor.
  */
-export const classBuilder = () => {
+const classBuilder = () => {
   let shape: ClassShape | null | undefined
   return {
     learn: (props: unknown, instance: unknown) => {
