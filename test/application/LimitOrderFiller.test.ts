@@ -153,4 +153,35 @@ describe("limit order filler", () => {
       expect((yield* stateOf(accountId)).portfolio.cash).toEqual(decimal("906.00"))
     }).pipe(Effect.provide(gatedAppends(gate, blocked).pipe(Layer.provideMerge(MemoryStores))))
   })
+
+  it.live("started on a log already written, takes it a chunk at a time: MARKET trades and a cancel move the book, the crossing tick fills what rests", () =>
+    Effect.gen(function*() {
+      yield* Markets.openMarket(ACME, { priceBand: decimal("0.5"), orderBand: decimal("0.2"), haltOnAnomaly: false })
+      yield* Markets.updatePrice(ACME, decimal("10"), DateTime.unsafeMake("2026-03-02T14:00:00Z"))
+      const resting = yield* openAccountWith("1000.00")
+      const cancelling = yield* openAccountWith("1000.00")
+      const marketBuyer = yield* openAccountWith("1000.00")
+      yield* TradingAccounts.placeOrder(resting, limitBuy("10", "9.50"))
+      const cancelled = yield* TradingAccounts.placeOrder(cancelling, limitBuy("5", "9.50"))
+      const bought = yield* TradingAccounts.placeOrder(marketBuyer, {
+        symbol: ACME, side: "BUY", orderType: "MARKET", quantity: decimal("2"), limitPrice: Option.none()
+      })
+      expect(bought.events.map((e) => e._tag)).toEqual(["OrderPlaced", "TradeExecuted"])
+      yield* TradingAccounts.cancelOrder(cancelling, cancelled.events[0]!._tag === "OrderPlaced" ? cancelled.events[0]!.orderId : undefined!)
+      yield* Markets.updatePrice(ACME, decimal("9.40"), DateTime.unsafeMake("2026-03-02T14:00:01Z"))
+      yield* Markets.updatePrice(ACME, decimal("9.30"), DateTime.unsafeMake("2026-03-02T14:00:02Z"))
+      const filler = yield* Effect.fork(runLimitOrderFiller())
+      const filled = yield* stateOf(resting).pipe(
+        Effect.filterOrFail((s) => [...s.openOrders].length === 0, () => "not yet"),
+        Effect.retry(Schedule.spaced("5 millis").pipe(Schedule.intersect(Schedule.recurs(400))))
+      )
+      // at the first crossing tick's price, once, though the second tick crossed it too
+      expect(filled.portfolio.cash).toEqual(decimal("906.00"))
+      expect((yield* stateOf(cancelling)).portfolio.cash).toEqual(decimal("1000.00"))
+      expect((yield* stateOf(marketBuyer)).portfolio.cash).toEqual(decimal("980.00"))
+      const store = yield* EventStore
+      const fills = (yield* store.readAll({ fromPosition: 1 })).filter((e) => e.type === "TradeExecuted" && e.metadata.userId === "limit-order-filler")
+      expect(fills).toHaveLength(1)
+      yield* Fiber.interrupt(filler)
+    }).pipe(Effect.provide(MemoryStores)))
 })

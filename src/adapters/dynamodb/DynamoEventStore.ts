@@ -1,6 +1,7 @@
 import type { QueryCommandOutput } from "@aws-sdk/client-dynamodb"
-import { Context, Duration, Effect, Layer, Option, Schedule, Stream } from "effect"
+import { Context, Duration, Effect, Layer, Option, Stream } from "effect"
 import { catchUp } from "../../application/CatchUp.js"
+import * as Wakeup from "../../application/Wakeup.js"
 import { GENESIS } from "../../application/HashChain.js"
 import {
   type ChainLink, ConcurrencyConflict, DEFAULT_PAGE_SIZE, EventStore, EventStoreUnavailable, type RecordedEvent
@@ -124,7 +125,6 @@ export const make = (options: DynamoEventStoreOptions) =>
         Effect.mapError(unavailable("findByCommand failed"))
       )
 
-    const wakeups = Stream.merge(sequencer.head.changes, Stream.fromSchedule(Schedule.spaced(options.pollInterval)))
 
     return EventStore.of({
       appendEvents: (aggregateId, expectedVersion, events) =>
@@ -195,7 +195,9 @@ export const make = (options: DynamoEventStoreOptions) =>
       ),
       // no retention purge on DynamoDB yet: the chain starts at the genesis link
       chainStart: Effect.succeed({ position: 0, hash: GENESIS }),
-      subscribe: (fromPosition) => catchUp(readLog, wakeups, fromPosition)
+      subscribe: (fromPosition) =>
+        Stream.unwrapScoped(Effect.map(Wakeup.fromStream(sequencer.head.changes, options.pollInterval), (wakeup) =>
+          catchUp(readLog, wakeup, fromPosition)))
     })
   })
 

@@ -1,6 +1,7 @@
-import { DateTime, Effect, Layer, Option, SubscriptionRef } from "effect"
+import { DateTime, Effect, Layer, Option } from "effect"
 import type { Mutable } from "effect/Types"
 import { catchUp } from "../../application/CatchUp.js"
+import * as Wakeup from "../../application/Wakeup.js"
 import { GENESIS, link } from "../../application/HashChain.js"
 import {
   ConcurrencyConflict, DEFAULT_PAGE_SIZE, EventStore, type NewEvent, type RecordedEvent
@@ -10,12 +11,13 @@ import {
  * The in-memory event store: a real adapter with the same semantics as the durable ones, for
  * deterministic tests and for embedding. Each append runs as one synchronous step, so it is atomic.
  */
-export const make = Effect.gen(function*() {
+export const make = Effect.sync(() => {
   const streams = new Map<string, Array<RecordedEvent>>()
   const log: Array<RecordedEvent> = []
   const byType = new Map<string, Array<RecordedEvent>>()
   const byCommand = new Map<string, Array<RecordedEvent>>()
-  const head = yield* SubscriptionRef.make(0)
+  /** Subscribers wait on it; every append that wrote notifies. */
+  const wakeup = Wakeup.make()
   const commandKey = (aggregateId: string, commandId: string) => `${aggregateId}\u0000${commandId}`
 
   const commit = (aggregateId: string, expectedVersion: number, events: ReadonlyArray<NewEvent>) =>
@@ -54,7 +56,9 @@ export const make = Effect.gen(function*() {
   return EventStore.of({
     appendEvents: (aggregateId, expectedVersion, events) =>
       commit(aggregateId, expectedVersion, events).pipe(
-        Effect.tap((result) => result.events.length > 0 ? SubscriptionRef.set(head, log.length) : Effect.void)
+        Effect.tap((result) => {
+          if (result.events.length > 0) wakeup.notify()
+        })
       ),
     getEvents: (aggregateId, options) =>
       Effect.sync(() => {
@@ -94,7 +98,7 @@ export const make = Effect.gen(function*() {
     subscribe: (fromPosition) =>
       catchUp(
         (from, limit) => Effect.sync(() => log.slice(Math.max(1, from) - 1, Math.max(1, from) - 1 + limit)),
-        head.changes,
+        wakeup,
         fromPosition
       )
   })

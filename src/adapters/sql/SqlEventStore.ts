@@ -1,7 +1,8 @@
 import { SqlClient, type SqlError } from "@effect/sql"
-import { DateTime, Duration, Effect, Either, Option, Schedule, Stream, SubscriptionRef } from "effect"
+import { DateTime, Duration, Effect, Either, Option, Stream } from "effect"
 import type { Mutable } from "effect/Types"
 import { catchUp } from "../../application/CatchUp.js"
+import * as Wakeup from "../../application/Wakeup.js"
 import { GENESIS, link } from "../../application/HashChain.js"
 import {
   type ChainLink, ConcurrencyConflict, DEFAULT_PAGE_SIZE, EventStore, EventStoreUnavailable, type RecordedEvent
@@ -117,7 +118,8 @@ const unavailable = (reason: string) => (cause: SqlError.SqlError) => new EventS
 export const make = (dialect: SqlDialect, options: SqlEventStoreOptions = defaultOptions) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
-    const committed = yield* SubscriptionRef.make(0)
+    /** Subscribers wait on it: every commit of this store notifies, other processes' are polled for. */
+    const wakeup = Wakeup.make(options.pollInterval)
     const readColumns = dialect.read?.columns ?? COLUMNS
     const fromRow = (dialect.read?.fromRow ?? fromEventRow) as (row: EventRow) => RecordedEvent
 
@@ -295,6 +297,7 @@ export const make = (dialect: SqlDialect, options: SqlEventStoreOptions = defaul
             // only the one-statement commit uses them
             if (insertIfUnchanged !== undefined) rememberVersions(rows)
             remember(rows)
+            wakeup.notify()
           })),
           Effect.tapError(() => Effect.sync(() => {
             // whether it committed is unknown: its aggregates' versions are looked up again
@@ -302,7 +305,6 @@ export const make = (dialect: SqlDialect, options: SqlEventStoreOptions = defaul
             lastHead = undefined
             if (seq === taken) tip = undefined
           })),
-          Effect.tap(({ head }) => SubscriptionRef.update(committed, (p) => Math.max(p, head.position))),
           Effect.ensuring(Effect.sync(() => {
             for (const id of ids) {
               const n = unsettled.get(id)! - 1
@@ -344,8 +346,6 @@ export const make = (dialect: SqlDialect, options: SqlEventStoreOptions = defaul
         recent.delete(kept)
       }
     }
-
-    const wakeups = Stream.merge(committed.changes, Stream.fromSchedule(Schedule.spaced(options.pollInterval)))
 
     const store = EventStore.of({
       appendEvents: (aggregateId, expectedVersion, events) =>
@@ -425,7 +425,7 @@ export const make = (dialect: SqlDialect, options: SqlEventStoreOptions = defaul
         Stream.unwrapScoped(Effect.acquireRelease(
           Effect.sync(() => {
             subscribers++
-            return catchUp(readAllForSubscribers, wakeups, fromPosition)
+            return catchUp(readAllForSubscribers, wakeup, fromPosition)
           }),
           () => Effect.sync(() => {
             if (--subscribers === 0) recent.clear()
