@@ -5,7 +5,7 @@ import {
 } from "../../application/projections/ReadModelRows.js"
 import { type Bar, type PriceRow, ReadModel, ReadModelUnavailable, type TradeRow } from "../../application/ports/ReadModel.js"
 import {
-  type AccountRecord, type BalanceRecord, CheckpointMoved, type PositionRecord, type ProjectionName, projectionNames,
+  type AccountRecord, type BalanceRecord, CheckpointMoved, type PositionRecord, type ProjectionCommit, type ProjectionName, projectionNames,
   type ReadModelChanges, ReadModelStore
 } from "../../application/ports/ReadModelStore.js"
 import { display } from "../../domain/Decimal.js"
@@ -122,6 +122,9 @@ const CHUNK = 200
 const chunks = <A>(xs: ReadonlyArray<A>): Array<ReadonlyArray<A>> =>
   Array.from({ length: Math.ceil(xs.length / CHUNK) }, (_, i) => xs.slice(i * CHUNK, (i + 1) * CHUNK))
 
+const isDivisionByZero = (error: SqlError.SqlError) =>
+  typeof error.cause === "object" && error.cause !== null && (error.cause as { readonly code?: unknown }).code === "22012"
+
 const unavailable = (reason: string) => (cause: SqlError.SqlError) => new ReadModelUnavailable({ reason, cause })
 
 /** Each projection's tables: what a rebuild empties. */
@@ -194,19 +197,16 @@ export const make = (dialect: ReadModelDialect) =>
       }
     ].filter((w) => w.rows.length > 0)
 
-    /** Inside the commit's transaction, after the checkpoints moved: the rows, then the removals. */
-    const write = (writes: ReadonlyArray<TableWrite>, removed: ReadonlyArray<{ readonly accountId: string; readonly symbol: string }>) => {
-      const types = dialect.arrayTypes
-      if (types === undefined) {
-        return Effect.zipRight(
-          Effect.forEach(writes, upsert, { discard: true }),
-          Effect.forEach(removed, (p) =>
-            sql`DELETE FROM portfolio_positions WHERE account_id = ${p.accountId} AND symbol = ${p.symbol}`, { discard: true })
-        )
-      }
-      if (writes.length === 0 && removed.length === 0) return Effect.void
-      // one statement: a data-modifying WITH per table, each row set as column arrays (a fixed number of parameters)
-      const params: Array<unknown> = []
+    /**
+     * A commit's rows as data-modifying WITH parts, one per table, each row set as column arrays
+     * (a fixed number of parameters), then the removals; parameters are added to `params`.
+     */
+    const writeParts = (
+      types: NonNullable<ReadModelDialect["arrayTypes"]>,
+      writes: ReadonlyArray<TableWrite>,
+      removed: ReadonlyArray<{ readonly accountId: string; readonly symbol: string }>,
+      params: Array<unknown>
+    ) => {
       const param = (values: ReadonlyArray<unknown>, type: string) => {
         params.push(values)
         return `$${params.length}::${type}[]`
@@ -220,7 +220,56 @@ export const make = (dialect: ReadModelDialect) =>
         parts.push(`removed AS (DELETE FROM portfolio_positions p USING unnest(${param(removed.map((r) => r.accountId), "text")}, ${
           param(removed.map((r) => r.symbol), "text")}) AS r(account_id, symbol) WHERE p.account_id = r.account_id AND p.symbol = r.symbol)`)
       }
+      return parts
+    }
+
+    /** Inside the commit's transaction, after the checkpoints moved: the rows, then the removals. */
+    const write = (writes: ReadonlyArray<TableWrite>, removed: ReadonlyArray<{ readonly accountId: string; readonly symbol: string }>) => {
+      const types = dialect.arrayTypes
+      if (types === undefined) {
+        return Effect.zipRight(
+          Effect.forEach(writes, upsert, { discard: true }),
+          Effect.forEach(removed, (p) =>
+            sql`DELETE FROM portfolio_positions WHERE account_id = ${p.accountId} AND symbol = ${p.symbol}`, { discard: true })
+        )
+      }
+      if (writes.length === 0 && removed.length === 0) return Effect.void
+      const params: Array<unknown> = []
+      const parts = writeParts(types, writes, removed, params)
       return sql.unsafe(`WITH ${parts.join(",\n")} SELECT 1`, params).pipe(Effect.asVoid)
+    }
+
+    /**
+     * With array parameters, a whole commit is one autocommitted statement: the checkpoints'
+     * compare-and-set and the rows in one WITH, and a final division by zero when fewer
+     * checkpoints moved than the batch expected, which undoes the whole statement. One round trip
+     * where a transaction took four (BEGIN, the checkpoints, the rows, COMMIT).
+     */
+    const commitInOne = (types: NonNullable<ReadModelDialect["arrayTypes"]>, batch: ReadonlyArray<ProjectionCommit>) => {
+      const params: Array<unknown> = []
+      const param = (value: unknown) => {
+        params.push(value)
+        return `$${params.length}`
+      }
+      const cases = batch.map((c) => `WHEN ${param(c.projection)}::text THEN ${param(c.next)}::bigint`).join(" ")
+      const expected = batch.map((c) => `(name = ${param(c.projection)}::text AND position = ${param(c.expected)}::bigint)`).join(" OR ")
+      const changes = batch.map((c) => c.changes)
+      const parts = [
+        `moved AS (UPDATE projection_checkpoints SET position = CASE name ${cases} END WHERE ${expected} RETURNING name)`,
+        ...writeParts(types, changes.flatMap(tableWrites), changes.flatMap((c) => c.removedPositions ?? []), params)
+      ]
+      return sql.unsafe(`WITH ${parts.join(",\n")} SELECT 1 / ((SELECT count(*) FROM moved) = ${batch.length})::int AS ok`, params).pipe(
+        Effect.asVoid,
+        Effect.catchIf(isDivisionByZero, () =>
+          // which one: the first whose stored checkpoint is not the expected one (nothing was written)
+          Effect.flatMap(
+            sql<{ name: string; position: number | string }>`SELECT name, position FROM projection_checkpoints`,
+            (rows) => {
+              const lost = batch.find((c) => !rows.some((r) => r.name === c.projection && Number(r.position) === c.expected)) ?? batch[0]!
+              return new CheckpointMoved({ projection: lost.projection, expected: lost.expected })
+            }
+          ))
+      )
     }
 
     const inChunks = <A>(ids: ReadonlyArray<string>, query: (chunk: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<A>, SqlError.SqlError>) =>
@@ -233,7 +282,7 @@ export const make = (dialect: ReadModelDialect) =>
           Effect.mapError(unavailable("checkpoint read failed"))
         ),
       commit: (batch) =>
-        sql.withTransaction(Effect.gen(function*() {
+        (batch.length > 0 && dialect.arrayTypes !== undefined ? commitInOne(dialect.arrayTypes, batch) : sql.withTransaction(Effect.gen(function*() {
           if (batch.length === 0) return
           // the checkpoints' compare-and-set comes first, one statement for all: a runner that lost the race writes nothing
           const moved = yield* sql<{ name: string }>`UPDATE projection_checkpoints
@@ -244,7 +293,7 @@ export const make = (dialect: ReadModelDialect) =>
           if (lost !== undefined) return yield* new CheckpointMoved({ projection: lost.projection, expected: lost.expected })
           const changes = batch.map((c) => c.changes)
           yield* write(changes.flatMap(tableWrites), changes.flatMap((c) => c.removedPositions ?? []))
-        })).pipe(
+        }))).pipe(
           Effect.catchTag("SqlError", (cause) =>
             new ReadModelUnavailable({ reason: `commit of ${batch.map((c) => c.projection).join(", ")} failed`, cause })),
           Effect.zipLeft(committed)
