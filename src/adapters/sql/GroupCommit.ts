@@ -1,4 +1,4 @@
-import { Deferred, Duration, Effect, Either, Exit, Queue, type Scope } from "effect"
+import { Duration, Effect, Either, Exit, Runtime, type Scope } from "effect"
 import {
   type AppendResult, type ConcurrencyConflict, EventStoreUnavailable, type NewEvent
 } from "../../application/ports/EventStore.js"
@@ -36,14 +36,41 @@ export type Commit = (
   previous: Effect.Effect<void>
 ) => Effect.Effect<ReadonlyArray<AppendOutcome>, EventStoreUnavailable>
 
+/** Opens once; what waits on it runs then (a callback each, no fiber). */
+interface Gate {
+  open: boolean
+  waiters: Array<() => void>
+}
+
+const openGate = (gate: Gate) => {
+  gate.open = true
+  const waiting = gate.waiters
+  gate.waiters = []
+  for (const f of waiting) f()
+}
+
+const onOpen = (gate: Gate, f: () => void) => {
+  if (gate.open) f()
+  else gate.waiters.push(f)
+}
+
+const awaitGate = (gate: Gate): Effect.Effect<void> =>
+  gate.open ? Effect.void : Effect.async<void>((resume) => onOpen(gate, () => resume(Effect.void)))
+
+const closed = Effect.fail(new EventStoreUnavailable({ reason: "the store is closed" }))
+
 /**
- * Group commit: one writer fiber takes every append waiting in the queue and commits them in one
- * transaction, so they share one fsync. Each caller gets its own outcome; a conflict fails only
- * its own append; a failed transaction fails every append in it, none of which was written.
+ * Group commit: every append waiting when a commit slot frees up goes into one transaction, so
+ * they share one fsync. Each caller gets its own outcome; a conflict fails only its own append; a
+ * failed transaction fails every append in it, none of which was written.
  *
- * With `inFlight` above 1, the writer takes the next batch while earlier ones are still
- * committing (at most `inFlight` at once), and `commit` decides whether it can start before they
- * finish (docs/adr/0020).
+ * With `inFlight` above 1, the next batch is taken while earlier ones are still committing (at most
+ * `inFlight` at once), and `commit` decides whether it can start before they finish (docs/adr/0020).
+ *
+ * The bookkeeping is plain callbacks (docs/adr/0026): an append waits on its resume, a batch is
+ * taken on a microtask once appends arrived (after `maxWait` if set), so the appends made in one
+ * turn of the event loop go together, and each commit runs on a fiber of its own whose exit
+ * settles its callers after the batch before it has settled.
  */
 export const make = (
   commit: Commit,
@@ -51,66 +78,88 @@ export const make = (
   inFlight = 1
 ): Effect.Effect<(request: AppendRequest) => Effect.Effect<AppendResult, ConcurrencyConflict | EventStoreUnavailable>, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const queue = yield* Queue.unbounded<Pending>()
-    yield* Effect.addFinalizer(() => Queue.shutdown(queue))
-    const wait = Duration.decode(config.maxWait)
-    const scope = yield* Effect.scope
+    const runtime = yield* Effect.runtime<never>()
+    const wait = Duration.toMillis(Duration.decode(config.maxWait))
     const limit = Math.max(1, inFlight)
-    const slots = yield* Effect.makeSemaphore(limit)
+    let pending: Array<Pending> = []
     let busy = 0
-    let previous = yield* Deferred.make<void>()
-    yield* Deferred.succeed(previous, undefined)
+    let scheduled = false
+    let shut = false
+    /** Opens when the last batch taken has settled. */
+    let previous: Gate = { open: true, waiters: [] }
+    /** Opens when nothing is committing any more, once the store is closing. */
+    const idle: Gate = { open: false, waiters: [] }
 
-    const settle = (batch: ReadonlyArray<Pending>, exit: Exit.Exit<ReadonlyArray<AppendOutcome>, EventStoreUnavailable>) =>
-      Effect.sync(() => {
-        if (Exit.isFailure(exit)) {
-          const failed = Effect.failCause(exit.cause)
-          for (const [, resume] of batch) resume(failed)
-          return
-        }
-        batch.forEach(([, resume], i) => {
-          const outcome = exit.value[i]
-          resume(
-            outcome === undefined
-              ? Effect.fail(new EventStoreUnavailable({ reason: "group commit returned no outcome" }))
-              : Either.isLeft(outcome)
-              ? Effect.fail(outcome.left)
-              : Effect.succeed(outcome.right)
-          )
-        })
+    const settle = (batch: ReadonlyArray<Pending>, exit: Exit.Exit<ReadonlyArray<AppendOutcome>, EventStoreUnavailable>) => {
+      if (Exit.isFailure(exit)) {
+        const failed = Effect.failCause(exit.cause)
+        for (const [, resume] of batch) resume(failed)
+        return
+      }
+      batch.forEach(([, resume], i) => {
+        const outcome = exit.value[i]
+        resume(
+          outcome === undefined
+            ? Effect.fail(new EventStoreUnavailable({ reason: "group commit returned no outcome" }))
+            : Either.isLeft(outcome)
+            ? Effect.fail(outcome.left)
+            : Effect.succeed(outcome.right)
+        )
       })
+    }
 
-    const writeOnce = Effect.gen(function*() {
-      // a free slot first, so a batch gathers everything that arrived while the slots were taken
-      yield* slots.take(1)
-      const first = yield* Queue.take(queue)
-      if (Duration.greaterThan(wait, Duration.zero)) yield* Effect.sleep(wait)
-      // with free slots left, a share of the waiting appends: the rest go in the next batch at once,
-      // so the two overlap instead of every writer waiting on one large commit
-      const free = limit - ++busy
-      const share = Math.ceil(((yield* Queue.size(queue)) + 1) / (free + 1))
-      const rest = yield* Queue.takeUpTo(queue, Math.max(0, Math.min(config.maxBatch, share) - 1))
-      const batch = [first, ...rest]
-      const before = previous
-      const finished = yield* Deferred.make<void>()
-      previous = finished
-      yield* Effect.exit(commit(batch.map(([request]) => request), Deferred.await(before))).pipe(
-        // settled after the batch before, whatever happened to either
-        Effect.flatMap((exit) => Effect.zipRight(Deferred.await(before), settle(batch, exit))),
-        Effect.ensuring(Effect.zipRight(Deferred.succeed(finished, undefined), Effect.suspend(() => {
-          busy--
-          return slots.release(1)
-        }))),
+    const take = () => {
+      scheduled = false
+      while (!shut && busy < limit && pending.length > 0) {
+        // with free slots left, a share of the waiting appends: the rest go in the next batch at
+        // once, so the two overlap instead of every writer waiting on one large commit
+        const free = limit - ++busy
+        const share = Math.max(1, Math.min(config.maxBatch, Math.ceil(pending.length / (free + 1))))
+        const batch = pending.length <= share ? pending : pending.slice(0, share)
+        pending = pending.length <= share ? [] : pending.slice(share)
+        const before = previous
+        const finished: Gate = { open: false, waiters: [] }
+        previous = finished
         // a commit that started settles its callers, even while the store is being closed
-        Effect.uninterruptible,
-        Effect.forkIn(scope)
-      )
-    })
-    yield* Effect.forkScoped(Effect.forever(writeOnce))
+        Runtime.runCallback(runtime)(Effect.uninterruptible(Effect.exit(commit(batch.map(([request]) => request), awaitGate(before)))), {
+          onExit: (outer) =>
+            // settled after the batch before, whatever happened to either
+            onOpen(before, () => {
+              try {
+                settle(batch, Exit.isSuccess(outer) ? outer.value : Exit.failCause(outer.cause))
+              } finally {
+                openGate(finished)
+                busy--
+                if (shut && busy === 0) openGate(idle)
+                kick()
+              }
+            })
+        })
+      }
+    }
+
+    const kick = () => {
+      if (scheduled || shut || busy >= limit || pending.length === 0) return
+      scheduled = true
+      if (wait > 0) setTimeout(take, wait)
+      else queueMicrotask(take)
+    }
+
+    yield* Effect.addFinalizer(() =>
+      Effect.suspend(() => {
+        shut = true
+        const left = pending
+        pending = []
+        for (const [, resume] of left) resume(closed)
+        if (busy === 0) openGate(idle)
+        return awaitGate(idle)
+      }))
 
     // an append whose caller is interrupted while it waits still commits; its outcome goes nowhere
     return (request) =>
       Effect.async<AppendResult, ConcurrencyConflict | EventStoreUnavailable>((resume) => {
-        if (!Queue.unsafeOffer(queue, [request, resume])) resume(Effect.fail(new EventStoreUnavailable({ reason: "the store is closed" })))
+        if (shut) return resume(closed)
+        pending.push([request, resume])
+        kick()
       })
   })

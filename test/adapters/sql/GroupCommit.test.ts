@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Duration, Effect, Either, Exit, Fiber } from "effect"
+import { Deferred, Duration, Effect, Either, Exit, Fiber, Scope } from "effect"
 import * as GroupCommit from "../../../src/adapters/sql/GroupCommit.js"
 import { EventStoreUnavailable } from "../../../src/application/ports/EventStore.js"
 
@@ -93,5 +93,43 @@ describe("GroupCommit", () => {
       const [a, b] = [yield* Fiber.join(first), yield* Fiber.join(second)]
       expect(Exit.isFailure(a) && a.cause._tag === "Fail" && a.cause.error._tag).toBe("EventStoreUnavailable")
       expect(Exit.isSuccess(b)).toBe(true)
+    }).pipe(Effect.scoped))
+
+  it.live("closing waits for the commit in flight, which settles its callers, and fails the appends still waiting", () =>
+    Effect.gen(function*() {
+      const { batches, commit, open } = yield* gated
+      const scope = yield* Scope.make()
+      const append = yield* Scope.extend(GroupCommit.make(commit, GroupCommit.defaultGroupCommit, 1), scope)
+      const first = yield* Effect.fork(Effect.exit(append(request("a"))))
+      while (batches.length < 1) yield* Effect.sleep(Duration.millis(1))
+      const waiting = yield* Effect.fork(Effect.exit(append(request("b"))))
+      yield* Effect.sleep(Duration.millis(20))
+      const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
+      const b = yield* Fiber.join(waiting)
+      expect(Exit.isFailure(b) && b.cause._tag === "Fail" && b.cause.error._tag === "EventStoreUnavailable" && b.cause.error.reason)
+        .toBe("the store is closed")
+      // the scope stays open until the batch in flight has finished
+      yield* Effect.sleep(Duration.millis(20))
+      expect(closing.unsafePoll()).toBeNull()
+      yield* open(0)
+      yield* Fiber.join(closing)
+      expect(Exit.isSuccess(yield* Fiber.join(first))).toBe(true)
+      const late = yield* Effect.exit(append(request("c")))
+      expect(Exit.isFailure(late)).toBe(true)
+      expect(batches).toEqual([["a"]])
+    }))
+
+  it.live("with maxWait, the first append of a batch waits for company: what arrives meanwhile goes with it", () =>
+    Effect.gen(function*() {
+      const { batches, commit, open } = yield* gated
+      const append = yield* GroupCommit.make(commit, { maxBatch: 512, maxWait: Duration.millis(40) }, 1)
+      const first = yield* Effect.fork(append(request("a")))
+      yield* Effect.sleep(Duration.millis(10))
+      const second = yield* Effect.fork(append(request("b")))
+      while (batches.length < 1) yield* Effect.sleep(Duration.millis(1))
+      yield* open(0)
+      yield* Fiber.join(first)
+      yield* Fiber.join(second)
+      expect(batches).toEqual([["a", "b"]])
     }).pipe(Effect.scoped))
 })
