@@ -87,6 +87,12 @@ export const scriptFlags = (script: "start" | "rebuild"): ReadonlyArray<string> 
 
 export const startFlags = (): ReadonlyArray<string> => scriptFlags("start")
 
+/**
+ * More Node flags for the spawned service only, from `BENCH_SERVICE_FLAGS` (space-separated), to
+ * profile it where it is measured: `BENCH_SERVICE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof"`.
+ */
+const serviceFlags = (): ReadonlyArray<string> => (process.env.BENCH_SERVICE_FLAGS ?? "").split(" ").filter((flag) => flag !== "")
+
 /** Runs a bench entry point (relative to the repository) in a Node process of its own, with these flags; fails on a non-zero exit. */
 export const runNode = (flags: ReadonlyArray<string>, entry: string, args: ReadonlyArray<string>, env: Record<string, string>) =>
   Effect.async<void, Error>((resume) => {
@@ -116,7 +122,7 @@ export const start = (env: Record<string, string>) =>
     let output = ""
     const child = yield* Effect.acquireRelease(
       Effect.sync(() => {
-        const child = spawn(process.execPath, [...startFlags(), "--import", "tsx", "src/main.ts"], {
+        const child = spawn(process.execPath, [...startFlags(), ...serviceFlags(), "--import", "tsx", "src/main.ts"], {
           cwd: ROOT,
           env: {
             ...process.env, PORT: String(port), HOST: "127.0.0.1", LEDGERLINE_DATA_DIR: dir, LEDGERLINE_JWT_SECRET: JWT_SECRET,
