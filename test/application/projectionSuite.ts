@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { DateTime, Effect, Exit, Fiber, type Layer, Option, type Scope, TestClock } from "effect"
+import { BigDecimal, DateTime, Effect, Exit, Fiber, type Layer, Option, type Scope, TestClock } from "effect"
 import { checkConsistency } from "../../src/application/ConsistencyCheck.js"
 import * as Markets from "../../src/application/Markets.js"
 import {
@@ -307,6 +307,36 @@ export const projectionSuite = (name: string, makeLayer: () => Layer.Layer<Proje
         for (const name of projectionNames) expect(yield* rebuild(name)).toBe(events.length)
         expect(yield* dump([alice, bob], ["ACME", "BETA"])).toEqual(live)
         expect(yield* (yield* ReadModel).position).toBe(events.length)
+      })))
+
+    it.effect("loads accounts with their positions, past one statement's chunk of ids: each account once, with its own positions only", () =>
+      run(Effect.gen(function*() {
+        const store = yield* ReadModelStore
+        const at = DateTime.unsafeMake("2026-03-02T14:00:00Z")
+        const ids = Array.from({ length: 450 }, (_, i) => `chunked-${String(i).padStart(3, "0")}`)
+        const held = (i: number) => i % 3 === 0 ? [] : i % 3 === 1 ? ["ACME"] : ["ACME", "BETA"]
+        const position = (accountId: string, symbol: string, i: number) => ({
+          accountId, symbol, quantity: decimal(`${i + 1}`), costBasis: decimal(`${10 * (i + 1)}`), realizedPnl: decimal("0"),
+          avgCost: decimal("10"), marketPrice: Option.some(decimal("10")), marketValue: Option.some(decimal(`${10 * (i + 1)}`)),
+          unrealizedPnl: Option.some(decimal("0")), lastUpdated: at
+        })
+        const expected = yield* store.checkpoint("portfolio")
+        yield* store.commit([{
+          projection: "portfolio", expected, next: expected, changes: {
+            accounts: ids.map((accountId, i) => ({
+              accountId, cash: decimal(`${i}.50`), realizedPnl: decimal("0"), equity: decimal(`${i}.50`), asOfPosition: i + 1, lastUpdated: at
+            })),
+            positions: ids.flatMap((accountId, i) => held(i).map((symbol) => position(accountId, symbol, i)))
+          }
+        }])
+        const loaded = yield* store.loadAccounts([...ids, "no-such-account", ids[0]!])
+        expect(loaded.map((l) => l.account.accountId).sort()).toEqual(ids)
+        for (const { account, positions } of loaded) {
+          const i = ids.indexOf(account.accountId)
+          expect([account.asOfPosition, BigDecimal.equals(account.cash, decimal(`${i}.50`))]).toEqual([i + 1, true])
+          expect(positions.map((p) => [p.accountId, p.symbol, BigDecimal.equals(p.quantity, decimal(`${i + 1}`))]).sort())
+            .toEqual(held(i).map((symbol) => [account.accountId, symbol, true]))
+        }
       })))
 
     it.effect("consistency check: none on a projected log, every difference after tampering", () =>

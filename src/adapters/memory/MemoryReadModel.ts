@@ -75,7 +75,7 @@ export const make = Effect.gen(function*() {
       }),
     loadAccounts: (ids) =>
       Effect.sync(() =>
-        ids.flatMap((id) => {
+        [...new Set(ids)].flatMap((id) => {
           const account = accounts.get(id)
           return account === undefined ? [] : [{ account, positions: [...(positions.get(id)?.values() ?? [])] }]
         })),

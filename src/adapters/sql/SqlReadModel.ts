@@ -90,9 +90,6 @@ const optionalDec = (v: Decimalish | null) => (v === null ? Option.none() : Opti
 const time = (v: Timestampish) => DateTime.unsafeMake(typeof v === "string" ? Number(v) : v)
 const shown = (x: Option.Option<BigDecimal.BigDecimal>, scale: number) => Option.getOrNull(Option.map(x, (v) => display(v, scale)))
 
-const ACCOUNT_COLUMNS = "account_id, cash, realized_pnl, equity, as_of_position, last_updated"
-const POSITION_COLUMNS =
-  "account_id, symbol, quantity, avg_cost, market_value, unrealized_pnl, last_updated, market_price, cost_basis, realized_pnl"
 const TRADE_COLUMNS = "trade_id, order_id, account_id, symbol, trade_type, quantity, price, executed_at"
 const BAR_COLUMNS = "symbol, minute, open, high, low, close, ticks"
 
@@ -106,6 +103,26 @@ const positionRecord = (r: PositionDbRow): PositionRecord => ({
   avgCost: dec(r.avg_cost), marketPrice: optionalDec(r.market_price), marketValue: optionalDec(r.market_value),
   unrealizedPnl: optionalDec(r.unrealized_pnl), lastUpdated: time(r.last_updated)
 })
+
+/** An account joined with its positions: one statement, so one snapshot and one round trip. */
+const PORTFOLIO_SELECT = `SELECT a.account_id, a.cash, a.realized_pnl AS account_realized_pnl, a.equity, a.as_of_position,
+    a.last_updated AS account_last_updated, p.symbol, p.quantity, p.avg_cost, p.market_value, p.unrealized_pnl,
+    p.last_updated, p.market_price, p.cost_basis, p.realized_pnl
+  FROM account_balances a LEFT JOIN portfolio_positions p ON p.account_id = a.account_id`
+
+/** PORTFOLIO_SELECT's rows by account, in the order the accounts first come. */
+const portfolios = (rows: ReadonlyArray<PortfolioDbRow>) => {
+  const byAccount = new Map<string, { readonly account: AccountRecord; readonly positions: Array<PositionRecord> }>()
+  for (const r of rows) {
+    let entry = byAccount.get(r.account_id)
+    if (entry === undefined) {
+      entry = { account: accountRecord({ ...r, realized_pnl: r.account_realized_pnl, last_updated: r.account_last_updated }), positions: [] }
+      byAccount.set(r.account_id, entry)
+    }
+    if (r.symbol !== null) entry.positions.push(positionRecord(r as PositionDbRow))
+  }
+  return [...byAccount.values()]
+}
 
 const tradeRow = (r: TradeDbRow): TradeRow => ({
   tradeId: r.trade_id, orderId: r.order_id, accountId: r.account_id, symbol: r.symbol, side: r.trade_type === "SELL" ? "SELL" : "BUY",
@@ -303,20 +320,13 @@ export const make = (dialect: ReadModelDialect) =>
           for (const table of TABLES[projection]) yield* sql`DELETE FROM ${sql(table)}`
           yield* sql`UPDATE projection_checkpoints SET position = 0 WHERE name = ${projection}`
         })).pipe(Effect.mapError(unavailable(`reset of ${projection} failed`)), Effect.zipLeft(committed)),
+      // the accounts with their positions, one statement per chunk of ids (a projection page's
+      // accounts are usually one chunk): one round trip where two were
       loadAccounts: (ids) =>
-        Effect.gen(function*() {
-          const accounts = yield* inChunks(ids, (chunk) =>
-            sql<AccountRow>`SELECT ${sql.literal(ACCOUNT_COLUMNS)} FROM account_balances WHERE ${sql.in("account_id", chunk)}`)
-          const positions = yield* inChunks(accounts.map((a) => a.account_id), (chunk) =>
-            sql<PositionDbRow>`SELECT ${sql.literal(POSITION_COLUMNS)} FROM portfolio_positions WHERE ${sql.in("account_id", chunk)}`)
-          const byAccount = new Map<string, Array<PositionRecord>>()
-          for (const row of positions) {
-            const held = byAccount.get(row.account_id) ?? []
-            held.push(positionRecord(row))
-            byAccount.set(row.account_id, held)
-          }
-          return accounts.map((row) => ({ account: accountRecord(row), positions: byAccount.get(row.account_id) ?? [] }))
-        }).pipe(Effect.mapError(unavailable("loading accounts failed"))),
+        inChunks(ids, (chunk) => sql<PortfolioDbRow>`${sql.literal(PORTFOLIO_SELECT)} WHERE a.account_id IN ${sql.in(chunk)}`).pipe(
+          Effect.map(portfolios),
+          Effect.mapError(unavailable("loading accounts failed"))
+        ),
       holders: (symbols) =>
         inChunks(symbols, (chunk) =>
           sql<{ account_id: string }>`SELECT DISTINCT account_id FROM portfolio_positions WHERE ${sql.in("symbol", chunk)}`).pipe(
@@ -355,18 +365,8 @@ export const make = (dialect: ReadModelDialect) =>
       ),
       // one statement, so the account and its positions come from one snapshot (and one round trip)
       portfolio: (accountId) =>
-        sql<PortfolioDbRow>`SELECT a.account_id, a.cash, a.realized_pnl AS account_realized_pnl, a.equity, a.as_of_position,
-            a.last_updated AS account_last_updated, p.symbol, p.quantity, p.avg_cost, p.market_value, p.unrealized_pnl,
-            p.last_updated, p.market_price, p.cost_basis, p.realized_pnl
-          FROM account_balances a LEFT JOIN portfolio_positions p ON p.account_id = a.account_id
-          WHERE a.account_id = ${accountId}`.pipe(
-          Effect.map((rows) => {
-            const first = rows[0]
-            if (first === undefined) return Option.none()
-            const account = accountRecord({ ...first, realized_pnl: first.account_realized_pnl, last_updated: first.account_last_updated })
-            const positions = rows.flatMap((r) => r.symbol === null ? [] : [positionRecord(r as PositionDbRow)])
-            return Option.some(portfolioRow(account, positions))
-          }),
+        sql<PortfolioDbRow>`${sql.literal(PORTFOLIO_SELECT)} WHERE a.account_id = ${accountId}`.pipe(
+          Effect.map((rows) => Option.map(Option.fromNullable(portfolios(rows)[0]), ({ account, positions }) => portfolioRow(account, positions))),
           Effect.mapError(unavailable("portfolio query failed"))
         ),
       trades: (accountId, query) =>

@@ -86,7 +86,7 @@ export class ReadModelStore extends Context.Tag("ledgerline/ReadModelStore")<Rea
   readonly commit: (commits: ReadonlyArray<ProjectionCommit>) => Effect.Effect<void, CheckpointMoved | ReadModelUnavailable>
   /** Empties the projection's tables and sets its checkpoint to 0, in one transaction. */
   readonly reset: (projection: ProjectionName) => Effect.Effect<void, ReadModelUnavailable>
-  /** The stored accounts among `accountIds`, each with every position it has held. */
+  /** The stored accounts among `accountIds`, each once, with every position it has held. */
   readonly loadAccounts: (accountIds: ReadonlyArray<string>) => Effect.Effect<
     ReadonlyArray<{ readonly account: AccountRecord; readonly positions: ReadonlyArray<PositionRecord> }>,
     ReadModelUnavailable
