@@ -18,8 +18,8 @@ export interface ReadModelDialect {
   readonly day: string
   /**
    * The SQL type of each written column, by table, for engines that take array parameters
-   * (PostgreSQL): then all of a commit's rows go as one statement, an `INSERT … SELECT FROM unnest`
-   * per table in a `WITH`, one round trip instead of a statement per table.
+   * (PostgreSQL): then a whole commit is one statement, the checkpoints' compare-and-set and an
+   * `INSERT … SELECT FROM unnest` per table in a `WITH` (`commitInOne`), one round trip.
    */
   readonly arrayTypes?: Readonly<Record<string, Readonly<Record<string, string>>>>
 }
@@ -240,21 +240,16 @@ export const make = (dialect: ReadModelDialect) =>
       return parts
     }
 
-    /** Inside the commit's transaction, after the checkpoints moved: the rows, then the removals. */
-    const write = (writes: ReadonlyArray<TableWrite>, removed: ReadonlyArray<{ readonly accountId: string; readonly symbol: string }>) => {
-      const types = dialect.arrayTypes
-      if (types === undefined) {
-        return Effect.zipRight(
-          Effect.forEach(writes, upsert, { discard: true }),
-          Effect.forEach(removed, (p) =>
-            sql`DELETE FROM portfolio_positions WHERE account_id = ${p.accountId} AND symbol = ${p.symbol}`, { discard: true })
-        )
-      }
-      if (writes.length === 0 && removed.length === 0) return Effect.void
-      const params: Array<unknown> = []
-      const parts = writeParts(types, writes, removed, params)
-      return sql.unsafe(`WITH ${parts.join(",\n")} SELECT 1`, params).pipe(Effect.asVoid)
-    }
+    /**
+     * Inside the commit's transaction (engines without array parameters), after the checkpoints
+     * moved: the rows, then the removals.
+     */
+    const write = (writes: ReadonlyArray<TableWrite>, removed: ReadonlyArray<{ readonly accountId: string; readonly symbol: string }>) =>
+      Effect.zipRight(
+        Effect.forEach(writes, upsert, { discard: true }),
+        Effect.forEach(removed, (p) =>
+          sql`DELETE FROM portfolio_positions WHERE account_id = ${p.accountId} AND symbol = ${p.symbol}`, { discard: true })
+      )
 
     /**
      * With array parameters, a whole commit is one autocommitted statement: the checkpoints'
