@@ -4,10 +4,10 @@ import { randomBytes } from "node:crypto"
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { createServer } from "node:http"
 import { join } from "node:path"
-import { PgClient } from "@effect/sql-pg"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import * as Ed25519Signer from "./adapters/crypto/Ed25519Signer.js"
 import * as BusCheckpoints from "./adapters/kinesis/BusCheckpoints.js"
+import * as PgPool from "./adapters/postgres/PgPool.js"
 import * as KinesisClient from "./adapters/kinesis/KinesisClient.js"
 import * as KinesisConsumer from "./adapters/kinesis/KinesisConsumer.js"
 import * as KinesisMarketFeed from "./adapters/kinesis/KinesisMarketFeed.js"
@@ -99,10 +99,7 @@ const KinesisLive = Layer.unwrapEffect(Effect.gen(function*() {
   const checkpoints = kind === "memory"
     ? BusCheckpoints.layerMemory
     : kind === "postgres"
-    ? BusCheckpoints.layerSql.pipe(Layer.provide(PgClient.layer({
-      url: yield* Config.redacted("DATABASE_URL").pipe(Config.withDefault(Redacted.make("postgres://127.0.0.1:5432/postgres"))),
-      maxConnections: 2
-    })))
+    ? BusCheckpoints.layerSql.pipe(Layer.provide(PgPool.layer({ ...(yield* PgPool.config), maxConnections: 2 })))
     : BusCheckpoints.layerSql.pipe(Layer.provide(SqliteClient.layer({ filename: join(yield* dataDir, "bus-checkpoints.db") })))
   return Layer.merge(KinesisClient.layerConfig, checkpoints)
 }))

@@ -1,11 +1,12 @@
 import { SqliteClient } from "@effect/sql-sqlite-node"
-import { Config, Context, Effect, Layer, Option, Redacted } from "effect"
+import { Config, Context, Effect, Layer, Option } from "effect"
 import { mkdirSync } from "node:fs"
 import { dirname, join } from "node:path"
 import * as DynamoClient from "../adapters/dynamodb/DynamoClient.js"
 import * as DynamoEventStore from "../adapters/dynamodb/DynamoEventStore.js"
 import * as Memory from "../adapters/memory/index.js"
 import * as PgEventStore from "../adapters/postgres/PgEventStore.js"
+import * as PgPool from "../adapters/postgres/PgPool.js"
 import * as SqlCheckpointStore from "../adapters/sql/SqlCheckpointStore.js"
 import * as SqlReadModel from "../adapters/sql/SqlReadModel.js"
 import * as SqlStores from "../adapters/sql/SqlStores.js"
@@ -34,7 +35,7 @@ const sqliteReadSide = (filename: string): Layer.Layer<CheckpointStore | ReadMod
 /**
  * The stores the service runs on, chosen from the same settings as `main.ts`: LEDGERLINE_STORE
  * (sqlite | postgres | memory | dynamodb), LEDGERLINE_SQLITE_FILE (or LEDGERLINE_DATA_DIR/ledgerline.db),
- * DATABASE_URL, the group-commit settings, and for DynamoDB: DYNAMODB_ENDPOINT, AWS_REGION and
+ * DATABASE_URL and LEDGERLINE_PG_PREPARE, the group-commit settings, and for DynamoDB: DYNAMODB_ENDPOINT, AWS_REGION and
  * LEDGERLINE_DYNAMODB_TABLE_PREFIX. DynamoDB holds the events and snapshots; checkpoints and read
  * models stay in the SQLite file. The service (`main.ts`) and every CLI use this one choice.
  */
@@ -44,8 +45,7 @@ export const StoresLive: Layer.Layer<EventStore | SnapshotStore | CheckpointStor
     if (kind === "memory") return Memory.layer
     const store = yield* SqlStores.optionsConfig
     if (kind === "postgres") {
-      const url = yield* Config.redacted("DATABASE_URL").pipe(Config.withDefault(Redacted.make("postgres://127.0.0.1:5432/postgres")))
-      return PgEventStore.layer({ url, store })
+      return PgEventStore.layer({ ...(yield* PgPool.config), store })
     }
     const filename = yield* Config.string("LEDGERLINE_SQLITE_FILE").pipe(
       Config.orElse(() => Config.map(Config.string("LEDGERLINE_DATA_DIR").pipe(Config.withDefault("./data")), (d) => join(d, "ledgerline.db")))

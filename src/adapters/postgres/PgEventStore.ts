@@ -1,7 +1,7 @@
-import { PgClient } from "@effect/sql-pg"
-import { Effect, Layer, type Redacted } from "effect"
+import { Effect, Layer } from "effect"
 import { SqlClient, type SqlError } from "@effect/sql"
 import type { RecordedEvent } from "../../application/ports/EventStore.js"
+import { isCanonicalUuid } from "../../application/Uuid.js"
 import { Retention, RetentionRefused } from "../../application/ports/Retention.js"
 import { toColumns } from "../sql/MetadataColumns.js"
 import * as BinaryArray from "./PgBinaryArray.js"
@@ -9,6 +9,7 @@ import * as EventRow from "./PgEventRow.js"
 import * as SqlEventStore from "../sql/SqlEventStore.js"
 import * as SqlStores from "../sql/SqlStores.js"
 import { migrate } from "./PgMigrations.js"
+import * as PgPool from "./PgPool.js"
 
 const toDate = (t: { readonly epochMillis: number }) => new Date(t.epochMillis)
 
@@ -74,6 +75,19 @@ export const dialect: SqlEventStore.SqlDialect = {
        FROM unnest($1::text[]) AS s(id)`,
       [ids]
     ),
+  // the keys as three arrays joined to the events: one text, prepared once, for any number of
+  // keys; a key whose id is not a canonical UUID has no command_uuid and matches on command_id
+  // alone, and one that is matches on either (command_id: written before there was a command_uuid)
+  commandsOf: (sql, keys) =>
+    sql.unsafe<SqlEventStore.CommandRow>(
+      `SELECT DISTINCT e.aggregate_id, e.user_id, e.user_uuid, e.correlation_id, e.causation_id, e.command_id, e.command_uuid
+       FROM unnest($1::text[], $2::text[], $3::uuid[]) AS k(aggregate_id, command_id, command_uuid)
+       JOIN events e ON e.aggregate_id = k.aggregate_id AND (e.command_uuid = k.command_uuid OR e.command_id = k.command_id)`,
+      [
+        BinaryArray.texts(keys.map((k) => k.aggregateId)), BinaryArray.texts(keys.map((k) => k.commandId)),
+        uuidArray(keys.map((k) => (isCanonicalUuid(k.commandId) ? k.commandId : null)))
+      ]
+    ),
   // the rows and the new head in one statement: one round trip
   insert: (sql, rows, head) =>
     sql.unsafe(
@@ -130,14 +144,12 @@ export const engine: SqlStores.SqlEngine = {
   dialect, migrate, retention, readModel: { timestamp: toDate, day: "to_char(day, 'YYYY-MM-DD')", arrayTypes: readModelTypes }
 }
 
-export interface PgStoreConfig {
-  readonly url: Redacted.Redacted
-  readonly maxConnections?: number
+export interface PgStoreConfig extends PgPool.PgPoolConfig {
   readonly store?: SqlEventStore.SqlEventStoreOptions
 }
 
 /** EventStore, SnapshotStore, CheckpointStore, Retention and the read models on PostgreSQL; migrates the schema when built. */
 export const layer = (config: PgStoreConfig): Layer.Layer<SqlStores.SqlStores, unknown> =>
   Layer.scopedContext(SqlStores.make(engine, config.store)).pipe(
-    Layer.provide(PgClient.layer({ url: config.url, maxConnections: config.maxConnections ?? 10 }))
+    Layer.provide(PgPool.layer(config))
   )

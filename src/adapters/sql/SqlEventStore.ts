@@ -43,6 +43,16 @@ export interface SqlDialect {
    * holds the head and judge by what that one wrote: a batch chained on an earlier batch's head
    * is sent before that batch has committed (docs/adr/0020).
    */
+  /**
+   * For engines with array parameters: the events of these commands, as `commandsSeen` reads
+   * them, in one statement text whatever the number of keys. An OR per key makes a text per
+   * count, and the planner's work grows with it (on PostgreSQL, about 25 ms to plan 50 keys
+   * over the eight partitions, against 2 ms once for the array's generic plan).
+   */
+  readonly commandsOf?: (
+    sql: SqlClient.SqlClient,
+    keys: ReadonlyArray<{ readonly aggregateId: string; readonly commandId: string }>
+  ) => Effect.Effect<ReadonlyArray<CommandRow>, SqlError.SqlError>
   readonly insertIfUnchanged?: (
     sql: SqlClient.SqlClient,
     rows: ReadonlyArray<RecordedEvent>,
@@ -51,6 +61,9 @@ export interface SqlDialect {
     checks: ReadonlyArray<{ readonly aggregateId: string; readonly version: number }>
   ) => Effect.Effect<boolean, SqlError.SqlError>
 }
+
+/** The metadata and aggregate of an event, as a lookup by command reads them. */
+export type CommandRow = MetadataColumns<string | Uint8Array> & { readonly aggregate_id: string }
 
 export interface SqlEventStoreOptions {
   readonly groupCommit: GroupCommit.GroupCommitConfig
@@ -401,12 +414,12 @@ export const make = (dialect: SqlDialect, options: SqlEventStoreOptions = defaul
           // a few hundred keys per statement keep every engine under its limit of bound parameters
           for (let from = 0; from < keys.length; from += COMMANDS_PER_LOOKUP) {
             const chunk = keys.slice(from, from + COMMANDS_PER_LOOKUP)
-            const rows = yield* sql<MetadataColumns<string | Uint8Array> & { readonly aggregate_id: string }>`
+            const rows = yield* (dialect.commandsOf !== undefined ? dialect.commandsOf(sql, chunk) : sql<CommandRow>`
               SELECT DISTINCT aggregate_id, user_id, user_uuid, correlation_id, causation_id, command_id, command_uuid FROM events WHERE ${
               sql.or(chunk.map((k) =>
                 isCanonicalUuid(k.commandId) // as findByCommand: in command_uuid, or in command_id if written before there was one
                   ? sql`(aggregate_id = ${k.aggregateId} AND (command_uuid = ${dialect.uuid(k.commandId)} OR command_id = ${k.commandId}))`
-                  : sql`(aggregate_id = ${k.aggregateId} AND command_id = ${k.commandId})`))}`
+                  : sql`(aggregate_id = ${k.aggregateId} AND command_id = ${k.commandId})`))}`)
             for (const row of rows) seen.add(commandKey(row.aggregate_id, fromColumns(row).commandId))
           }
           return keys.map((k) => seen.has(commandKey(k.aggregateId, k.commandId)))

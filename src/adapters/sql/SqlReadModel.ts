@@ -284,6 +284,13 @@ export const make = (dialect: ReadModelDialect) =>
       )
     }
 
+    /**
+     * `column` (text) is one of `values`. With array parameters, one array: one statement text
+     * whatever their number, which a connection prepares once (docs/adr/0027); else an IN list.
+     */
+    const oneOf = (column: string, values: ReadonlyArray<string>) =>
+      dialect.arrayTypes !== undefined ? sql`${sql.literal(column)} = ANY(${values}::text[])` : sql`${sql.literal(column)} IN ${sql.in(values)}`
+
     const inChunks = <A>(ids: ReadonlyArray<string>, query: (chunk: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<A>, SqlError.SqlError>) =>
       Effect.map(Effect.forEach(chunks([...new Set(ids)]), query), (pages) => pages.flat())
 
@@ -318,20 +325,20 @@ export const make = (dialect: ReadModelDialect) =>
       // the accounts with their positions, one statement per chunk of ids (a projection page's
       // accounts are usually one chunk): one round trip where two were
       loadAccounts: (ids) =>
-        inChunks(ids, (chunk) => sql<PortfolioDbRow>`${sql.literal(PORTFOLIO_SELECT)} WHERE a.account_id IN ${sql.in(chunk)}`).pipe(
+        inChunks(ids, (chunk) => sql<PortfolioDbRow>`${sql.literal(PORTFOLIO_SELECT)} WHERE ${oneOf("a.account_id", chunk)}`).pipe(
           Effect.map(portfolios),
           Effect.mapError(unavailable("loading accounts failed"))
         ),
       holders: (symbols) =>
         inChunks(symbols, (chunk) =>
-          sql<{ account_id: string }>`SELECT DISTINCT account_id FROM portfolio_positions WHERE ${sql.in("symbol", chunk)}`).pipe(
+          sql<{ account_id: string }>`SELECT DISTINCT account_id FROM portfolio_positions WHERE ${oneOf("symbol", chunk)}`).pipe(
           Effect.map((rows) => [...new Set(rows.map((r) => r.account_id))]),
           Effect.mapError(unavailable("loading holders failed"))
         ),
       loadPrices: (symbols) =>
         inChunks(symbols, (chunk) =>
           sql<{ symbol: string; price: Decimalish; at: Timestampish }>`SELECT symbol, price, at FROM latest_prices
-            WHERE ${sql.in("symbol", chunk)}`).pipe(
+            WHERE ${oneOf("symbol", chunk)}`).pipe(
           Effect.map((rows) => rows.map((r): PriceRow => ({ symbol: r.symbol, price: dec(r.price), at: time(r.at) }))),
           Effect.mapError(unavailable("loading prices failed"))
         ),

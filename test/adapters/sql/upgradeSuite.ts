@@ -74,6 +74,11 @@ export const upgradeSuite = (
           expect(yield* verifyChain(2)).toMatchObject({ _tag: "Intact", events: 4 })
           expect(yield* events.findByCommand(account, command)).toEqual(old.slice(0, 2))
           expect(yield* events.findByCommand("account-other", "alice/key-1")).toEqual([old[2]])
+          // a UUID command written to command_id before there was a command_uuid, and a text one
+          expect(yield* events.commandsSeen([
+            { aggregateId: account, commandId: command }, { aggregateId: "account-other", commandId: "alice/key-1" },
+            { aggregateId: "account-other", commandId: command }, { aggregateId: account, commandId: uuid("c", 2) }
+          ])).toEqual([true, true, false, false])
           const [opened, trade] = old.map((e) => Accounts.codec.decode(e.type, e.schemaVersion, e.data))
           expect(opened).toMatchObject({ _tag: "AccountOpened", accountId: "0195a3c4-5e6f-7a8b-9c0d-1e2f3a4b5c6d" })
           expect(trade).toMatchObject({ _tag: "TradeExecuted", venue: "INTERNAL", orderId: "0195a3c4-6f70-7b8c-8d9e-0f1a2b3c4d5e" })
