@@ -37,11 +37,13 @@ describe("admission", () => {
 
 describe("start-up settings", () => {
   it("a bad value stops start-up with a message naming the variable", () => {
-    for (const [name, value] of [
-      ["PORT", "abc"], ["LEDGERLINE_STORE", "oracle"], ["LEDGERLINE_SIMULATOR_RATE", "-3"], ["LEDGERLINE_MAX_QUEUED_COMMANDS", "-1"]
+    for (const [name, value, more] of [
+      ["PORT", "abc"], ["LEDGERLINE_STORE", "oracle"], ["LEDGERLINE_SIMULATOR_RATE", "-3"], ["LEDGERLINE_MAX_QUEUED_COMMANDS", "-1"],
+      ["LEDGERLINE_PG_PREPARE", "sometimes", { LEDGERLINE_STORE: "postgres" }]
     ] as const) {
       const run = spawnSync(process.execPath, ["--import", "tsx", "src/main.ts"], {
-        env: { ...process.env, LEDGERLINE_DATA_DIR: join(tmpdir(), "ledgerline-bad-config"), [name]: value }, encoding: "utf8", timeout: 30_000
+        env: { ...process.env, LEDGERLINE_DATA_DIR: join(tmpdir(), "ledgerline-bad-config"), ...more, [name]: value }, encoding: "utf8",
+        timeout: 30_000
       })
       expect(run.status, `${name}=${value} should stop start-up`).not.toBe(0)
       expect(run.stdout + run.stderr).toContain(name)

@@ -75,14 +75,13 @@ export const dialect: SqlEventStore.SqlDialect = {
        FROM unnest($1::text[]) AS s(id)`,
       [ids]
     ),
-  // the keys as three arrays joined to the events: one text, prepared once, for any number of
-  // keys; a key whose id is not a canonical UUID has no command_uuid and matches on command_id
-  // alone, and one that is matches on either (command_id: written before there was a command_uuid)
+  // the keys as three arrays, one text for any number of keys (ledgerline_commands_seen,
+  // migration 0008). A key whose id is not a canonical UUID has no command_uuid and matches on
+  // command_id; one that is matches on either (command_id: written before there was a command_uuid).
   commandsOf: (sql, keys) =>
     sql.unsafe<SqlEventStore.CommandRow>(
-      `SELECT DISTINCT e.aggregate_id, e.user_id, e.user_uuid, e.correlation_id, e.causation_id, e.command_id, e.command_uuid
-       FROM unnest($1::text[], $2::text[], $3::uuid[]) AS k(aggregate_id, command_id, command_uuid)
-       JOIN events e ON e.aggregate_id = k.aggregate_id AND (e.command_uuid = k.command_uuid OR e.command_id = k.command_id)`,
+      `SELECT aggregate_id, user_id, user_uuid, correlation_id, causation_id, command_id, command_uuid
+       FROM ledgerline_commands_seen($1::text[], $2::text[], $3::uuid[])`,
       [
         BinaryArray.texts(keys.map((k) => k.aggregateId)), BinaryArray.texts(keys.map((k) => k.commandId)),
         uuidArray(keys.map((k) => (isCanonicalUuid(k.commandId) ? k.commandId : null)))

@@ -240,11 +240,30 @@ const commandUuidIndex = statements(
   `DROP INDEX events_command_uuid_idx`
 )
 
+// Idempotency lookups for a batch of commands (docs/adr/0027): one event of each command, looked
+// up in its aggregate's partition. In a function with a generic plan: the statement's own plan
+// would be made again on every call (the planner prefers a custom plan for a short array), and
+// planning it over the eight partitions cost more than running it.
+const commandsSeen = statements(
+  `CREATE FUNCTION ledgerline_commands_seen(p_aggregate_ids text[], p_command_ids text[], p_command_uuids uuid[])
+  RETURNS TABLE (aggregate_id text, user_id text, user_uuid uuid, correlation_id text, causation_id text, command_id text, command_uuid uuid)
+  LANGUAGE plpgsql STABLE AS $$
+  #variable_conflict use_column
+  BEGIN
+    RETURN QUERY
+    SELECT e.aggregate_id, e.user_id, e.user_uuid, e.correlation_id, e.causation_id, e.command_id, e.command_uuid
+    FROM unnest(p_aggregate_ids, p_command_ids, p_command_uuids) AS k(aggregate_id, command_id, command_uuid)
+    CROSS JOIN LATERAL (SELECT * FROM events e WHERE e.aggregate_id = k.aggregate_id
+      AND (e.command_uuid = k.command_uuid OR e.command_id = k.command_id) LIMIT 1) e;
+  END $$`,
+  `ALTER FUNCTION ledgerline_commands_seen(text[], text[], uuid[]) SET plan_cache_mode = force_generic_plan`
+)
+
 /** Every migration, by `<id>_<name>`: `migrate` runs those a database has not run yet. */
 export const migrations = {
   "0001_events": events, "0002_checkpoints": checkpoints, "0003_read_models": readModels, "0004_compact_metadata": compactMetadata,
   "0005_append_if_head": appendIfHead, "0006_append_if_head_generic_plans": appendIfHeadGenericPlans,
-  "0007_command_uuid_index": commandUuidIndex
+  "0007_command_uuid_index": commandUuidIndex, "0008_commands_seen": commandsSeen
 }
 
 /** Creates or upgrades the schema; safe to run from several processes at once (the migrator locks). */

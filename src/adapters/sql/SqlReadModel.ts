@@ -325,7 +325,10 @@ export const make = (dialect: ReadModelDialect) =>
       // the accounts with their positions, one statement per chunk of ids (a projection page's
       // accounts are usually one chunk): one round trip where two were
       loadAccounts: (ids) =>
-        inChunks(ids, (chunk) => sql<PortfolioDbRow>`${sql.literal(PORTFOLIO_SELECT)} WHERE ${oneOf("a.account_id", chunk)}`).pipe(
+        inChunks(ids, (chunk) =>
+          // the positions filtered by the ids too: both sides found by their keys, whatever plan
+          // a prepared statement settles on
+          sql<PortfolioDbRow>`${sql.literal(PORTFOLIO_SELECT)} AND ${oneOf("p.account_id", chunk)} WHERE ${oneOf("a.account_id", chunk)}`).pipe(
           Effect.map(portfolios),
           Effect.mapError(unavailable("loading accounts failed"))
         ),
