@@ -26,24 +26,41 @@ const MAX_COUNTED = 4_096
 /**
  * Which statement texts to prepare, by name: a parameterized text the second time it is run,
  * while fewer than `MAX_NAMED` have a name. The first run of a text goes unnamed, so a statement
- * that runs once (a migration, an ad-hoc query) never takes a name.
+ * that runs once (a migration, an ad-hoc query) never takes a name. A text `refuse`d never
+ * takes one again.
  */
 export const makeNamer = (maxNamed = MAX_NAMED) => {
   const names = new Map<string, string>()
   const seen = new Set<string>()
-  return (text: string): string | undefined => {
-    const name = names.get(text)
-    if (name !== undefined || names.size >= maxNamed) return name
-    if (!seen.has(text)) {
-      if (seen.size < MAX_COUNTED) seen.add(text)
-      return undefined
+  const refused = new Set<string>()
+  let made = 0
+  return {
+    name: (text: string): string | undefined => {
+      const name = names.get(text)
+      if (name !== undefined || made >= maxNamed || refused.has(text)) return name
+      if (!seen.has(text)) {
+        if (seen.size < MAX_COUNTED) seen.add(text)
+        return undefined
+      }
+      seen.delete(text)
+      const named = `ledgerline_${made++}`
+      names.set(text, named)
+      return named
+    },
+    refuse: (text: string) => {
+      names.delete(text)
+      refused.add(text)
     }
-    seen.delete(text)
-    const named = `ledgerline_${names.size}`
-    names.set(text, named)
-    return named
   }
 }
+
+/**
+ * The server refuses to run a prepared statement whose result columns changed under it (DDL by
+ * another process, say a rolling upgrade's migration); an unnamed statement is planned afresh.
+ */
+const isPlanChanged = (error: unknown) =>
+  typeof error === "object" && error !== null && (error as { code?: unknown }).code === "0A000" &&
+  /cached plan must not change result type/.test(String((error as { message?: unknown }).message))
 
 type QueryArgs = [config: unknown, values?: unknown, callback?: unknown]
 
@@ -54,20 +71,27 @@ type QueryArgs = [config: unknown, values?: unknown, callback?: unknown]
  * parses them once and the server may keep a generic plan. Values, results and errors are as
  * without a name; statements without parameters (transaction control, DDL) are left alone.
  */
-const preparingClient = (name: (text: string) => string | undefined) =>
+const preparingClient = (namer: ReturnType<typeof makeNamer>) =>
   class PreparingClient extends Pg.Client {
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     override query(...args: QueryArgs): any {
       const [config, values, callback] = args
       const query = super.query as (...args: QueryArgs) => unknown
-      if (typeof config === "string" && Array.isArray(values) && values.length > 0) {
-        const named = name(config)
-        if (named !== undefined) return query.call(this, { name: named, text: config, values }, undefined, callback)
-      } else if (isUnnamedConfig(config)) {
-        const named = name(config.text)
-        if (named !== undefined) return query.call(this, { ...config, name: named }, values, callback)
+      const text = typeof config === "string" && Array.isArray(values) && values.length > 0
+        ? config
+        : isUnnamedConfig(config)
+        ? config.text
+        : undefined
+      const name = text === undefined ? undefined : namer.name(text)
+      if (text === undefined || name === undefined) return query.call(this, config, values, callback)
+      const named = typeof config === "string" ? { name, text, values } : { ...(config as object), name }
+      // that call fails as it would have; the text goes unnamed from then on, on every connection
+      const respond = typeof callback === "function" ? callback as (error: unknown, result: unknown) => void : undefined
+      const settled = respond === undefined ? undefined : (error: unknown, result: unknown) => {
+        if (isPlanChanged(error)) namer.refuse(text)
+        respond(error, result)
       }
-      return query.call(this, config, values, callback)
+      return query.call(this, named, typeof config === "string" ? undefined : values, settled)
     }
   }
 

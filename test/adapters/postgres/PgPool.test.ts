@@ -2,11 +2,11 @@ import { SqlClient } from "@effect/sql"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Redacted } from "effect"
 import * as PgPool from "../../../src/adapters/postgres/PgPool.js"
-import { PG_URL, runPgSuites } from "./pgTest.js"
+import { freshSchema, PG_URL, runPgSuites } from "./pgTest.js"
 
 describe("PgPool.makeNamer", () => {
   it("names a text the second time it runs, keeps that name, and gives each text its own", () => {
-    const name = PgPool.makeNamer()
+    const { name } = PgPool.makeNamer()
     expect(name("SELECT $1")).toBeUndefined()
     const first = name("SELECT $1")
     expect(first).toBeDefined()
@@ -18,12 +18,22 @@ describe("PgPool.makeNamer", () => {
   })
 
   it("names no more texts than its limit, and keeps the names it gave", () => {
-    const name = PgPool.makeNamer(2)
+    const { name } = PgPool.makeNamer(2)
     const named = ["a", "b", "c"].map((text) => (name(text), name(text)))
     expect(named[0]).toBeDefined()
     expect(named[1]).toBeDefined()
     expect(named[2]).toBeUndefined()
     expect(name("a")).toBe(named[0])
+  })
+
+  it("never names a refused text again, and does not give its name to another", () => {
+    const { name, refuse } = PgPool.makeNamer()
+    name("a")
+    const a = name("a")
+    refuse("a")
+    expect([name("a"), name("a")]).toEqual([undefined, undefined])
+    name("b")
+    expect(name("b")).not.toBe(a)
   })
 })
 
@@ -66,6 +76,25 @@ describe.runIf(runPgSuites)("PostgreSQL: the pool's prepared statements", () => 
       expect((yield* sql.unsafe<{ q: number }>(divide, [1]))[0]?.q).toBe(10)
       expect(yield* prepared).toContain(divide)
     }).pipe(Effect.provide(onOneConnection(true))))
+
+  it.live("a prepared statement whose result columns changed fails once, then runs unprepared", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { url } = yield* freshSchema
+      yield* Effect.gen(function*() {
+        const sql = yield* SqlClient.SqlClient
+        yield* sql.unsafe("CREATE TABLE quotes (symbol text PRIMARY KEY, price numeric)")
+        yield* sql.unsafe("INSERT INTO quotes VALUES ('AAPL', 190.5)")
+        const read = "SELECT * FROM quotes WHERE symbol = $1"
+        for (const _ of [1, 2, 3]) expect(yield* sql.unsafe(read, ["AAPL"])).toEqual([{ symbol: "AAPL", price: "190.5" }])
+        expect(yield* prepared).toContain(read)
+        // as another process's migration would
+        yield* sql.unsafe("ALTER TABLE quotes ADD COLUMN venue text")
+        const failed = yield* Effect.flip(sql.unsafe(read, ["AAPL"]))
+        expect((failed.cause as { readonly code?: string }).code).toBe("0A000")
+        expect(yield* sql.unsafe(read, ["AAPL"])).toEqual([{ symbol: "AAPL", price: "190.5", venue: null }])
+        expect(yield* sql.unsafe(read, ["AAPL"])).toEqual([{ symbol: "AAPL", price: "190.5", venue: null }])
+      }).pipe(Effect.provide(PgPool.layer({ url, maxConnections: 1 })))
+    })))
 
   it.live("with prepare off, nothing is prepared", () =>
     Effect.gen(function*() {
