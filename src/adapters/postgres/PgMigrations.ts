@@ -240,10 +240,14 @@ const commandUuidIndex = statements(
   `DROP INDEX events_command_uuid_idx`
 )
 
-// Idempotency lookups for a batch of commands (docs/adr/0027): one event of each command, looked
-// up in its aggregate's partition. In a function with a generic plan: the statement's own plan
-// would be made again on every call (the planner prefers a custom plan for a short array), and
-// planning it over the eight partitions cost more than running it.
+// Idempotency lookups for a batch of commands (docs/adr/0027): one event of each command. A UUID
+// command goes by the command_uuid index (one probe per partition: OFFSET 0 keeps the aggregate's
+// condition out, or a planner without statistics reads the aggregate's whole history by its
+// primary key instead); a text one (or a UUID written before command_uuid) by the aggregate's
+// partition and its command_id index. In a function with a generic plan: a plain statement got
+// a custom plan on every call (the planner prefers one for a short array), and planning it over
+// the eight partitions cost more than running it.
+const COMMAND_COLUMNS = "aggregate_id, user_id, user_uuid, correlation_id, causation_id, command_id, command_uuid"
 const commandsSeen = statements(
   `CREATE FUNCTION ledgerline_commands_seen(p_aggregate_ids text[], p_command_ids text[], p_command_uuids uuid[])
   RETURNS TABLE (aggregate_id text, user_id text, user_uuid uuid, correlation_id text, causation_id text, command_id text, command_uuid uuid)
@@ -251,10 +255,13 @@ const commandsSeen = statements(
   #variable_conflict use_column
   BEGIN
     RETURN QUERY
-    SELECT e.aggregate_id, e.user_id, e.user_uuid, e.correlation_id, e.causation_id, e.command_id, e.command_uuid
-    FROM unnest(p_aggregate_ids, p_command_ids, p_command_uuids) AS k(aggregate_id, command_id, command_uuid)
-    CROSS JOIN LATERAL (SELECT * FROM events e WHERE e.aggregate_id = k.aggregate_id
-      AND (e.command_uuid = k.command_uuid OR e.command_id = k.command_id) LIMIT 1) e;
+    SELECT found.* FROM unnest(p_aggregate_ids, p_command_ids, p_command_uuids) AS k(aggregate_id, command_id, command_uuid)
+    CROSS JOIN LATERAL (
+      SELECT x.* FROM (
+        (SELECT ${COMMAND_COLUMNS} FROM events e WHERE e.command_uuid = k.command_uuid OFFSET 0)
+        UNION ALL
+        (SELECT ${COMMAND_COLUMNS} FROM events e WHERE e.aggregate_id = k.aggregate_id AND e.command_id = k.command_id)
+      ) x WHERE x.aggregate_id = k.aggregate_id LIMIT 1) found;
   END $$`,
   `ALTER FUNCTION ledgerline_commands_seen(text[], text[], uuid[]) SET plan_cache_mode = force_generic_plan`
 )
