@@ -35,6 +35,16 @@ export interface SqlDialect {
   /** A canonical UUID as a bound parameter for a uuid column (`user_uuid`, `command_uuid`). */
   readonly uuid: (id: string) => string | Uint8Array
   /**
+   * For engines with array parameters: the events of these commands, as `commandsSeen` reads
+   * them, in one statement text whatever the number of keys. An OR per key makes a text per
+   * count, and the planner's work grows with it (on PostgreSQL, 24.6 ms to plan 50 keys over
+   * the eight partitions; docs/adr/0027).
+   */
+  readonly commandsOf?: (
+    sql: SqlClient.SqlClient,
+    keys: ReadonlyArray<{ readonly aggregateId: string; readonly commandId: string }>
+  ) => Effect.Effect<ReadonlyArray<CommandRow>, SqlError.SqlError>
+  /**
    * The one-statement commit, for engines that can: writes the rows and moves `event_head` to
    * `head` only if the head is still at `expected`, each aggregate of `checks` is still at its
    * expected version (0: none yet), and no row's aggregate and version is taken yet (an aggregate
@@ -43,16 +53,6 @@ export interface SqlDialect {
    * holds the head and judge by what that one wrote: a batch chained on an earlier batch's head
    * is sent before that batch has committed (docs/adr/0020).
    */
-  /**
-   * For engines with array parameters: the events of these commands, as `commandsSeen` reads
-   * them, in one statement text whatever the number of keys. An OR per key makes a text per
-   * count, and the planner's work grows with it (on PostgreSQL, about 25 ms to plan 50 keys
-   * over the eight partitions, against 2 ms once for the array's generic plan).
-   */
-  readonly commandsOf?: (
-    sql: SqlClient.SqlClient,
-    keys: ReadonlyArray<{ readonly aggregateId: string; readonly commandId: string }>
-  ) => Effect.Effect<ReadonlyArray<CommandRow>, SqlError.SqlError>
   readonly insertIfUnchanged?: (
     sql: SqlClient.SqlClient,
     rows: ReadonlyArray<RecordedEvent>,
