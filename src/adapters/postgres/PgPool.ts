@@ -67,9 +67,10 @@ type QueryArgs = [config: unknown, values?: unknown, callback?: unknown]
 /**
  * node-postgres sends a statement without a name unless told one, and the server then parses and
  * plans it on every call: on our hot path that was more than half of the server's time per
- * statement (docs/adr/0027). This client names the texts `name` picks, so each connection
+ * statement (docs/adr/0027). This client names the texts its namer picks, so each connection
  * parses them once and the server may keep a generic plan. Values, results and errors are as
- * without a name; statements without parameters (transaction control, DDL) are left alone.
+ * without a name, but for a statement whose result columns changed (above); statements without
+ * parameters (transaction control, DDL) are left alone.
  */
 const preparingClient = (namer: ReturnType<typeof makeNamer>) =>
   class PreparingClient extends Pg.Client {
