@@ -126,7 +126,10 @@ const EventRelayLive = Layer.unwrapEffect(Effect.gen(function*() {
  */
 const ProjectionsLive = Layer.unwrapEffect(Effect.gen(function*() {
   const source = yield* Config.literal("store", "kinesis")("LEDGERLINE_PROJECTIONS_SOURCE").pipe(Config.withDefault("store" as const))
-  if (source === "store") return Layer.scopedDiscard(Effect.forkScoped(runProjections))
+  if (source === "store") {
+    const pageInterval = yield* Config.duration("LEDGERLINE_PROJECTION_PAGE_INTERVAL").pipe(Config.withDefault(Duration.millis(10)))
+    return Layer.scopedDiscard(Effect.forkScoped(runProjections({ pageInterval })))
+  }
   const stream = yield* KinesisPublisher.eventsStream
   yield* Effect.logInfo(`projections: fed from Kinesis stream ${stream}`)
   return Layer.scopedDiscard(Effect.gen(function*() {

@@ -8,11 +8,14 @@ import type { Wakeup } from "./Wakeup.js"
  * and, when the log is drained, one wait: no stream of wake-ups merged, buffered and flattened per
  * commit (docs/adr/0026). A read that finds nothing waits again; a page is never emitted empty.
  */
+/** Events per read of a catch-up subscription: a page this long means the reader is behind. */
+export const PAGE_SIZE = 500
+
 export const catchUp = <E>(
   readAll: (fromPosition: number, limit: number) => Effect.Effect<ReadonlyArray<RecordedEvent>, E>,
   wakeup: Wakeup,
   fromPosition: number,
-  pageSize = 500
+  pageSize = PAGE_SIZE
 ): Stream.Stream<RecordedEvent, E> =>
   Stream.suspend(() => {
     let cursor = fromPosition

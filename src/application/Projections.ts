@@ -1,5 +1,6 @@
-import { Chunk, Duration, Effect, Option, Schedule, Schema, Stream } from "effect"
+import { Chunk, Clock, Duration, Effect, Option, Schedule, Schema, Stream } from "effect"
 import { sharingDecodes } from "./Aggregate.js"
+import { PAGE_SIZE } from "./CatchUp.js"
 import * as PortfolioProjection from "./projections/PortfolioProjection.js"
 import * as PriceBars from "./projections/PriceBars.js"
 import * as TradeHistory from "./projections/TradeHistory.js"
@@ -94,19 +95,34 @@ export const catchUp = (name: ProjectionName) =>
     }
   }).pipe(Effect.withSpan("Projections.catchUp", { attributes: { projection: name } }))
 
+export interface RunOptions {
+  /**
+   * The shortest time from one live page to the next (default none). A page is applied as soon as
+   * it comes; the next one is read once this much time has passed since, so the commits made
+   * meanwhile are applied together, in one read-model transaction, instead of one page each. A
+   * full page (the runner is behind) is followed at once. docs/adr/0028.
+   */
+  readonly pageInterval?: Duration.DurationInput
+}
+
 /**
  * Follows the log for every projection at once, from the lowest stored checkpoint: each delivered
  * page is one transaction for all of them (`applyBatches`), until something fails.
  */
-const follow: Effect.Effect<void, CheckpointMoved | ReadModelUnavailable | EventStoreUnavailable, EventStore | ReadModelStore> =
+const follow = (options: RunOptions): Effect.Effect<void, CheckpointMoved | ReadModelUnavailable | EventStoreUnavailable, EventStore | ReadModelStore> =>
   Effect.gen(function*() {
     const log = yield* EventStore
+    const interval = Duration.toMillis(Duration.decode(options.pageInterval ?? Duration.zero))
     let at = yield* checkpoints
     yield* log.subscribe(Math.min(...at.values()) + 1).pipe(
       Stream.chunks,
       Stream.runForEach((page) =>
-        Effect.map(applyBatches(at, Chunk.toReadonlyArray(page)), (next) => {
-          at = next
+        Effect.gen(function*() {
+          const taken = yield* Clock.currentTimeMillis
+          at = yield* applyBatches(at, Chunk.toReadonlyArray(page))
+          if (interval === 0 || page.length >= PAGE_SIZE) return
+          const rest = taken + interval - (yield* Clock.currentTimeMillis)
+          if (rest > 0) yield* Effect.sleep(Duration.millis(rest))
         }))
     )
   })
@@ -116,15 +132,16 @@ const follow: Effect.Effect<void, CheckpointMoved | ReadModelUnavailable | Event
  * transaction per page for all of them; a moved checkpoint or an outage restarts it from the
  * stored checkpoints.
  */
-export const runProjections: Effect.Effect<never, never, EventStore | ReadModelStore> = follow.pipe(
-  Effect.catchTags({
-    CheckpointMoved: (e) => Effect.logInfo(`checkpoint of ${e.projection} moved from ${e.expected}; following from the stored ones`),
-    ReadModelUnavailable: (e) => Effect.zipRight(Effect.logWarning("read model unavailable; retrying", e), Effect.sleep(RETRY_AFTER)),
-    EventStoreUnavailable: (e) => Effect.zipRight(Effect.logWarning("event store unavailable; retrying", e), Effect.sleep(RETRY_AFTER))
-  }),
-  Effect.forever,
-  Effect.annotateLogs("projections", "store")
-)
+export const runProjections = (options: RunOptions = {}): Effect.Effect<never, never, EventStore | ReadModelStore> =>
+  follow(options).pipe(
+    Effect.catchTags({
+      CheckpointMoved: (e) => Effect.logInfo(`checkpoint of ${e.projection} moved from ${e.expected}; following from the stored ones`),
+      ReadModelUnavailable: (e) => Effect.zipRight(Effect.logWarning("read model unavailable; retrying", e), Effect.sleep(RETRY_AFTER)),
+      EventStoreUnavailable: (e) => Effect.zipRight(Effect.logWarning("event store unavailable; retrying", e), Effect.sleep(RETRY_AFTER))
+    }),
+    Effect.forever,
+    Effect.annotateLogs("projections", "store")
+  )
 
 /**
  * Rebuilds a projection from zero: empties its tables and checkpoint (one transaction), then

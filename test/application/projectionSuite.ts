@@ -1,11 +1,13 @@
 import { describe, expect, it } from "@effect/vitest"
 import { BigDecimal, DateTime, Effect, Exit, Fiber, type Layer, Option, type Scope, TestClock } from "effect"
+import { randomUUID } from "node:crypto"
+import { PAGE_SIZE } from "../../src/application/CatchUp.js"
 import { checkConsistency } from "../../src/application/ConsistencyCheck.js"
 import * as Markets from "../../src/application/Markets.js"
 import {
   applyBatch, applyBatches, catchUp, checkpoints, ProjectionTimeout, projectionNames, rebuild, runProjections, waitFor
 } from "../../src/application/Projections.js"
-import { EventStore } from "../../src/application/ports/EventStore.js"
+import { EventStore, type NewEvent } from "../../src/application/ports/EventStore.js"
 import { ReadModel, type TradeRow } from "../../src/application/ports/ReadModel.js"
 import { CheckpointMoved, ReadModelStore } from "../../src/application/ports/ReadModelStore.js"
 import type { SnapshotStore } from "../../src/application/ports/SnapshotStore.js"
@@ -378,7 +380,7 @@ export const projectionSuite = (name: string, makeLayer: () => Layer.Layer<Proje
 
     it.live("runs every projection on the live log; waitFor gives read-your-writes", () =>
       run(Effect.gen(function*() {
-        const runner = yield* Effect.fork(runProjections)
+        const runner = yield* Effect.fork(runProjections())
         yield* openMarket(ACME, "10.00")
         const id = yield* openAccountWith("1000.00")
         const bought = yield* trade(id, ACME, "BUY", "5")
@@ -390,6 +392,42 @@ export const projectionSuite = (name: string, makeLayer: () => Layer.Layer<Proje
         yield* rebuild("portfolio")
         yield* waitFor(position, "5 seconds")
         expect(yield* dump([id], ["ACME"])).toEqual(before)
+        yield* Fiber.interrupt(runner)
+      })))
+
+    it.live("with a page interval, the commits made during it are applied in one read-model transaction", () =>
+      run(Effect.gen(function*() {
+        const store = yield* ReadModelStore
+        let transactions = 0
+        const counted = ReadModelStore.of({ ...store, commit: (batch) => Effect.tap(store.commit(batch), () => { transactions++ }) })
+        yield* openMarket(ACME, "10.00")
+        const id = yield* openAccountWith("1000.00")
+        const runner = yield* Effect.fork(Effect.provideService(runProjections({ pageInterval: "2 seconds" }), ReadModelStore, counted))
+        // the first page after a quiet spell is applied at once
+        yield* waitFor(yield* headPosition, "1 second")
+        expect(transactions).toBe(1)
+        // three commits to the log within the interval: one page, one transaction
+        for (const side of ["BUY", "SELL", "BUY"] as const) yield* trade(id, ACME, side, "1")
+        const last = yield* headPosition
+        expect(transactions).toBe(1)
+        yield* waitFor(last, "5 seconds")
+        expect(transactions).toBe(2)
+        expect((yield* portfolioOf(id)).cash).toEqual(decimal("990.00"))
+        yield* Fiber.interrupt(runner)
+      })))
+
+    it.live("with a page interval, a runner that is behind reads its full pages at once", () =>
+      run(Effect.gen(function*() {
+        // more events than a page of the subscription (PAGE_SIZE), of an aggregate no projection reads
+        const now = yield* DateTime.now
+        const events = Array.from({ length: PAGE_SIZE + 20 }, (_, i): NewEvent => ({
+          eventId: randomUUID(), type: "Noted", schemaVersion: 1, timestamp: now, data: new Uint8Array([i % 256]),
+          metadata: { userId: "test", correlationId: "c", causationId: "c", commandId: "noted" }
+        }))
+        yield* Effect.flatMap(EventStore, (log) => log.appendEvents("Notebook-1", 0, events))
+        const runner = yield* Effect.fork(runProjections({ pageInterval: "1 hour" }))
+        // the full page, then the rest without waiting for the interval
+        expect(yield* waitFor(yield* headPosition, "5 seconds")).toBe(PAGE_SIZE + 20)
         yield* Fiber.interrupt(runner)
       })))
 

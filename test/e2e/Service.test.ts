@@ -39,6 +39,7 @@ describe("start-up settings", () => {
   it("a bad value stops start-up with a message naming the variable", () => {
     for (const [name, value, more] of [
       ["PORT", "abc"], ["LEDGERLINE_STORE", "oracle"], ["LEDGERLINE_SIMULATOR_RATE", "-3"], ["LEDGERLINE_MAX_QUEUED_COMMANDS", "-1"],
+      ["LEDGERLINE_PROJECTION_PAGE_INTERVAL", "soon"],
       ["LEDGERLINE_PG_PREPARE", "sometimes", { LEDGERLINE_STORE: "postgres" }]
     ] as const) {
       const run = spawnSync(process.execPath, ["--import", "tsx", "src/main.ts"], {
