@@ -6,21 +6,23 @@ import { tryHold, unhold } from "./AggregateLocks.js"
 import type { EncodedEvent } from "./avro/EventCodec.js"
 import { uuidv7s } from "./Ids.js"
 import {
-  ConcurrencyConflict, type EventMetadata, EventStore, type EventStoreUnavailable, type NewEvent, type RecordedEvent
+  CommandSeen, ConcurrencyConflict, type EventMetadata, EventStore, type EventStoreUnavailable, type NewEvent, type RecordedEvent
 } from "./ports/EventStore.js"
 import type { SnapshotStore } from "./ports/SnapshotStore.js"
 
 /**
  * The command path's fast lane (docs/adr/0021). Commands on aggregates this process has cached
- * are gathered while the event loop is busy and handled together: one fiber per batch looks up
- * the callers' commandIds in one read (a commandId made just now cannot have been seen), decides
+ * are gathered while the event loop is busy and handled together: one fiber per batch decides
  * each command on its cached state with the same pure `decide`, encodes the events and sends
- * every append to the store at once (which commits them together, GroupCommit). A caller waits
- * on a callback, not on a fiber of its own steps.
+ * every append to the store at once (which commits them together, GroupCommit). A caller's
+ * commandId (one made just now cannot have been seen) is checked by the commit itself where the
+ * store can (`appendIfNewCommand`, docs/adr/0029), else looked up for the whole batch in one read
+ * first. A caller waits on a callback, not on a fiber of its own steps.
  *
  * Whatever the fast lane does not take is handed back to the caller, who runs the full handler
  * (`Slow`): an aggregate that is not cached or that another command holds, a commandId seen
- * before (the handler answers it with the first result), a refusal (decided on
+ * before, found by the read or refused by the commit (the handler answers it with the first
+ * result), a refusal (decided on
  * a cached state, so the handler confirms it on the store's), a decision with no events, and an
  * append that met a ConcurrencyConflict (another process moved the aggregate: the handler reloads
  * and retries). The same one-writer-per-aggregate rule holds: the lane takes an aggregate's turn
@@ -129,17 +131,22 @@ export const lane = <C, S, E>(options: {
     runtime: Runtime.Runtime<SnapshotStore>,
     confirmedAt: number,
     accepted: Accepted<C, S, E>,
-    exit: Exit.Exit<{ readonly nextVersion: number; readonly events: ReadonlyArray<RecordedEvent> }, ConcurrencyConflict | EventStoreUnavailable>
+    exit: Exit.Exit<
+      { readonly nextVersion: number; readonly events: ReadonlyArray<RecordedEvent> },
+      ConcurrencyConflict | CommandSeen | EventStoreUnavailable
+    >
   ) => {
     const { submission } = accepted
     const { cache, stream } = submission
     if (Exit.isFailure(exit)) {
       cache.drop(stream)
       release(store, submission)
-      const conflict = Cause.failureOption(exit.cause)
-      submission.resume(conflict._tag === "Some" && conflict.value instanceof ConcurrencyConflict
-        ? slow
-        : Effect.failCause(exit.cause as Cause.Cause<EventStoreUnavailable>))
+      const refused = Cause.failureOption(exit.cause)
+      submission.resume(
+        refused._tag === "Some" && (refused.value instanceof ConcurrencyConflict || refused.value instanceof CommandSeen)
+          ? slow
+          : Effect.failCause(exit.cause as Cause.Cause<EventStoreUnavailable>)
+      )
       return
     }
     const appended = exit.value
@@ -180,9 +187,10 @@ export const lane = <C, S, E>(options: {
         if (cached === undefined || !hold(store, submission)) submission.resume(slow)
         else held.push([submission, cached])
       }
-      // the idempotency check of every caller's commandId in one read; a command seen before goes
-      // to the full handler, which answers it with the first result
-      const keyed = held.filter(([submission]) => submission.lookup)
+      // the idempotency check of every caller's commandId: in the commit, or else in one read
+      // first; a command seen before goes to the full handler, which answers it with the first result
+      const appendIfNew = store.appendIfNewCommand
+      const keyed = appendIfNew === undefined ? held.filter(([submission]) => submission.lookup) : []
       const seen = new Set<Submission<C, E>>()
       if (keyed.length > 0) {
         const found = yield* Effect.either(store.commandsSeen(keyed.map(([s]) => ({ aggregateId: s.stream, commandId: s.context.commandId }))))
@@ -225,7 +233,8 @@ export const lane = <C, S, E>(options: {
       // confirmed as of this batch's start)
       const confirmedAt = DateTime.toEpochMillis(timestamp)
       for (const a of accepted) {
-        Runtime.runCallback(runtime)(store.appendEvents(a.submission.stream, a.version, a.envelopes), {
+        const append = a.submission.lookup && appendIfNew !== undefined ? appendIfNew : store.appendEvents
+        Runtime.runCallback(runtime)(append(a.submission.stream, a.version, a.envelopes), {
           onExit: (exit) => settle(store, runtime, confirmedAt, a, exit)
         })
       }

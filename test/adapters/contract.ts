@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Array as Arr, Chunk, DateTime, Effect, Either, Exit, type Layer, Option, Queue, type Scope, Stream } from "effect"
 import {
-  ConcurrencyConflict, type EventMetadata, EventStore, type EventPage, type NewEvent, type RecordedEvent
+  CommandSeen, ConcurrencyConflict, type EventMetadata, EventStore, type EventPage, type NewEvent, type RecordedEvent
 } from "../../src/application/ports/EventStore.js"
 import { type Snapshot, SnapshotStore } from "../../src/application/ports/SnapshotStore.js"
 import { GENESIS, link } from "../../src/application/HashChain.js"
@@ -105,7 +105,8 @@ const snapshot = (aggregateId: string, version: number, state: unknown = { versi
  */
 export const eventStoreContract = (
   name: string,
-  makeLayer: () => Layer.Layer<EventStore | SnapshotStore, unknown>
+  makeLayer: () => Layer.Layer<EventStore | SnapshotStore, unknown>,
+  options: { readonly appendIfNewCommand: boolean } = { appendIfNewCommand: true }
 ): void => {
   describe(name, () => {
     const run = <A, E>(body: Effect.Effect<A, E, Stores | Scope.Scope>) =>
@@ -372,6 +373,68 @@ export const eventStoreContract = (
           const answers = yield* store.commandsSeen([...many, { aggregateId: "acct-b", commandId: cmd2 }])
           expect(answers.filter((seen) => seen)).toHaveLength(1)
           expect(answers[answers.length - 1]).toBe(true)
+        })))
+    })
+
+    if (options.appendIfNewCommand) describe("appendIfNewCommand", () => {
+      /** The store's checked append (the suite runs this part only where the store has one). */
+      const checked = Effect.map(EventStore, (store) => {
+        const append = store.appendIfNewCommand
+        if (append === undefined) throw new Error(`${name} has no appendIfNewCommand`)
+        return append
+      })
+      const head = Effect.flatMap(EventStore, (store) => store.head).pipe(Effect.map(Option.map((h) => h.position)))
+
+      it.effect("appends a command's events once: a repeat on the same aggregate is refused with CommandSeen and writes nothing", () =>
+        run(Effect.gen(function*() {
+          const store = yield* EventStore
+          const append = yield* checked
+          const [cmd1, cmd2, text] = [uuid("d", 1), uuid("d", 2), "trader-7/order-42"]
+          const first = yield* append("acct-a", 0, events(2, { commandId: cmd1 }))
+          expect(first.nextVersion).toBe(2)
+          expect(yield* Effect.flip(append("acct-a", 2, events(1, { commandId: cmd1 })))).toEqual(
+            new CommandSeen({ aggregateId: "acct-a", commandId: cmd1 })
+          )
+          expect(versions(yield* store.getEvents("acct-a"))).toEqual([1, 2])
+          expect(yield* head).toEqual(Option.some(2))
+          // the same command on another aggregate is new there; a command id that is not a UUID is checked too
+          expect((yield* append("acct-b", 0, events(1, { commandId: cmd1 }))).nextVersion).toBe(1)
+          expect((yield* append("acct-a", 2, events(1, { commandId: text }))).nextVersion).toBe(3)
+          expect(yield* Effect.flip(append("acct-a", 3, events(1, { commandId: text })))).toBeInstanceOf(CommandSeen)
+          // a command appended without the check is seen by it
+          yield* store.appendEvents("acct-c", 0, events(1, { commandId: cmd2 }))
+          expect(yield* Effect.flip(append("acct-c", 1, events(1, { commandId: cmd2 })))).toBeInstanceOf(CommandSeen)
+          // a new command at a stale version is a conflict, as for appendEvents
+          expect(yield* Effect.flip(append("acct-c", 0, events(1, { commandId: uuid("d", 3) })))).toBeInstanceOf(ConcurrencyConflict)
+          expect(yield* head).toEqual(Option.some(5))
+          expect(positions(yield* store.readAll())).toEqual(oneTo(5))
+        })))
+
+      it.effect("appends sent together: each repeat is refused, every append beside it written, positions dense", () =>
+        run(Effect.gen(function*() {
+          const store = yield* EventStore
+          const append = yield* checked
+          yield* append("acct-0", 0, events(1, { commandId: uuid("d", 100) }))
+          yield* append("acct-39", 0, events(1, { commandId: uuid("d", 139) }))
+          // forty at once (group commit takes them in one or more batches, the later ones sent while
+          // the first commits); the first and the last repeat a command their aggregate has
+          const outcomes = yield* Effect.all(
+            Arr.makeBy(40, (i) =>
+              Effect.either(
+                i % 3 === 0 && i !== 0 && i !== 39
+                  ? store.appendEvents(`acct-${i}`, 0, events(2))
+                  : append(`acct-${i}`, i === 0 || i === 39 ? 1 : 0, events(2, { commandId: uuid("d", 100 + i) }))
+              )),
+            { concurrency: "unbounded" }
+          )
+          expect(outcomes.flatMap((o, i) => Either.isLeft(o) ? [[i, o.left]] : [])).toEqual([
+            [0, new CommandSeen({ aggregateId: "acct-0", commandId: uuid("d", 100) })],
+            [39, new CommandSeen({ aggregateId: "acct-39", commandId: uuid("d", 139) })]
+          ])
+          expect(yield* head).toEqual(Option.some(2 + 38 * 2))
+          expect(positions(yield* store.readAll({ limit: 1000 }))).toEqual(oneTo(78))
+          expect(versions(yield* store.getEvents("acct-39"))).toEqual([1])
+          expect(versions(yield* store.getEvents("acct-20"))).toEqual([1, 2])
         })))
     })
 

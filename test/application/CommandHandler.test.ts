@@ -165,7 +165,10 @@ const countingStore = (counts: { getEvents: number; findByCommand: number }) =>
     ...store,
     getEvents: (id, options) => Effect.suspend(() => (counts.getEvents += 1, store.getEvents(id, options))),
     findByCommand: (id, commandId) => Effect.suspend(() => (counts.findByCommand += 1, store.findByCommand(id, commandId))),
-    commandsSeen: (keys) => Effect.suspend(() => (counts.findByCommand += keys.length, store.commandsSeen(keys)))
+    commandsSeen: (keys) => Effect.suspend(() => (counts.findByCommand += keys.length, store.commandsSeen(keys))),
+    // the check a commit makes counts as a lookup too
+    appendIfNewCommand: (id, expected, events) =>
+      Effect.suspend(() => (counts.findByCommand += 1, store.appendIfNewCommand!(id, expected, events)))
   })))
 
 /** The last price an order placed now would see. */
@@ -195,7 +198,7 @@ describe("aggregate cache", () => {
       const accountId = yield* openAccountWith("100.00")
       const first = yield* TradingAccounts.depositFunds(accountId, decimal("5"), { commandId: "deposit-1" })
       expect(counts.findByCommand).toBe(1)
-      // the repeat is seen by the batched check, and answered by the full handler, which reads its events
+      // the repeat is refused by the commit's check, and answered by the full handler, which reads its events
       const again = yield* TradingAccounts.depositFunds(accountId, decimal("5"), { commandId: "deposit-1" })
       expect(counts.findByCommand).toBe(3)
       expect([first.duplicate, again.duplicate]).toEqual([false, true])

@@ -27,24 +27,59 @@ const elsewhere = Effect.provideService(CommandHandlerConfig, { ...CommandHandle
 
 /** Fails the next `n` appends as if the database had gone away. */
 const failingAppends = (left: { n: number }) =>
-  Layer.effect(EventStore, Effect.map(EventStore, (store) => EventStore.of({
-    ...store,
-    appendEvents: (id, expected, events) =>
-      left.n > 0 ? Effect.suspend(() => (left.n -= 1, Effect.fail(new EventStoreUnavailable({ reason: "connection lost" }))))
-        : store.appendEvents(id, expected, events)
-  })))
+  Layer.effect(EventStore, Effect.map(EventStore, (store) => {
+    const failing = Effect.suspend(() => (left.n -= 1, Effect.fail(new EventStoreUnavailable({ reason: "connection lost" }))))
+    return EventStore.of({
+      ...store,
+      appendEvents: (id, expected, events) => left.n > 0 ? failing : store.appendEvents(id, expected, events),
+      appendIfNewCommand: (id, expected, events) => left.n > 0 ? failing : store.appendIfNewCommand!(id, expected, events)
+    })
+  }))
 
-/** Counts the idempotency reads. */
-const lookups = (counts: { commandsSeen: number; keys: number; findByCommand: number }) =>
-  Layer.effect(EventStore, Effect.map(EventStore, (store) => EventStore.of({
-    ...store,
-    commandsSeen: (keys) => Effect.suspend(() => (counts.commandsSeen += 1, counts.keys += keys.length, store.commandsSeen(keys))),
-    findByCommand: (id, commandId) => Effect.suspend(() => (counts.findByCommand += 1, store.findByCommand(id, commandId)))
-  })))
+/** Counts the idempotency reads and the appends checked by their commit. */
+const lookups = (counts: { commandsSeen: number; keys: number; findByCommand: number; checkedAppends: number }) =>
+  Layer.effect(EventStore, Effect.map(EventStore, ({ appendIfNewCommand, ...store }) => {
+    const counted: EventStore["Type"] = {
+      ...store,
+      commandsSeen: (keys) => Effect.suspend(() => (counts.commandsSeen += 1, counts.keys += keys.length, store.commandsSeen(keys))),
+      findByCommand: (id, commandId) => Effect.suspend(() => (counts.findByCommand += 1, store.findByCommand(id, commandId)))
+    }
+    return appendIfNewCommand === undefined ? counted : {
+      ...counted,
+      appendIfNewCommand: (id, expected, events) => Effect.suspend(() => (counts.checkedAppends += 1, appendIfNewCommand(id, expected, events)))
+    }
+  }))
+
+/** A store that cannot check a command in its commit (as the DynamoDB one). */
+const withoutCheckedAppends = Layer.effect(EventStore, Effect.map(EventStore, ({ appendIfNewCommand: _, ...store }) => EventStore.of(store)))
 
 describe("the batched decision lane", () => {
-  it.effect("the callers' commandIds of a batch are looked up in one read; a repeat returns the first result and appends nothing", () => {
-    const counts = { commandsSeen: 0, keys: 0, findByCommand: 0 }
+  it.effect("the callers' commandIds are checked by the commit, with no read before it; a repeat returns the first result and appends nothing", () => {
+    const counts = { commandsSeen: 0, keys: 0, findByCommand: 0, checkedAppends: 0 }
+    return Effect.gen(function*() {
+      yield* openMarketAt(ACME, "10")
+      const accounts = yield* Effect.forEach(Arr.range(1, 10), () => openAccountWith("1000.00"))
+      const before = { ...counts }
+      const first = yield* Effect.forEach(accounts, (id, i) => TradingAccounts.placeOrder(id, buy("1"), { commandId: `desk/order-${i}` }), {
+        concurrency: "unbounded"
+      })
+      expect(counts.commandsSeen).toBe(before.commandsSeen)
+      expect(counts.checkedAppends - before.checkedAppends).toBe(10)
+      expect(counts.findByCommand).toBe(before.findByCommand)
+      expect(first.map((r) => r.duplicate)).toEqual(Arr.replicate(false, 10))
+      // the repeat is decided, refused by the commit's check, and answered by the full handler
+      const again = yield* TradingAccounts.placeOrder(accounts[3]!, buy("1"), { commandId: "desk/order-3" })
+      expect(again.duplicate).toBe(true)
+      expect(again.recorded).toEqual(first[3]!.recorded)
+      expect(yield* typesOf(accounts[3]!)).toEqual([["AccountOpened", 1], ["OrderPlaced", 2], ["TradeExecuted", 3]])
+      expect(yield* cashOf(accounts[3]!)).toEqual(decimal("990.00"))
+      // and the account goes on from where the first left it
+      expect((yield* TradingAccounts.placeOrder(accounts[3]!, buy("1"), { commandId: "desk/order-3b" })).version).toBe(5)
+    }).pipe(Effect.provide(lookups(counts).pipe(Layer.provideMerge(MemoryStores))))
+  })
+
+  it.effect("on a store without the commit's check, the callers' commandIds of a batch are looked up in one read; a repeat returns the first result", () => {
+    const counts = { commandsSeen: 0, keys: 0, findByCommand: 0, checkedAppends: 0 }
     return Effect.gen(function*() {
       yield* openMarketAt(ACME, "10")
       const accounts = yield* Effect.forEach(Arr.range(1, 10), () => openAccountWith("1000.00"))
@@ -61,7 +96,7 @@ describe("the batched decision lane", () => {
       expect(again.recorded).toEqual(first[3]!.recorded)
       expect(yield* typesOf(accounts[3]!)).toEqual([["AccountOpened", 1], ["OrderPlaced", 2], ["TradeExecuted", 3]])
       expect(yield* cashOf(accounts[3]!)).toEqual(decimal("990.00"))
-    }).pipe(Effect.provide(lookups(counts).pipe(Layer.provideMerge(MemoryStores))))
+    }).pipe(Effect.provide(lookups(counts).pipe(Layer.provideMerge(withoutCheckedAppends), Layer.provideMerge(MemoryStores))))
   })
 
   it.effect("orders sent together on cached accounts are decided in one batch, each appended at its own version", () =>

@@ -108,6 +108,13 @@ describe("limit order filler", () => {
           if (!failNext || !id.startsWith("account-")) return store.appendEvents(id, expected, events)
           failNext = false
           return Effect.fail(new EventStoreUnavailable({ reason: "connection reset" }))
+        }),
+      // a fill carries its own commandId: the decision lane appends it with the commit's check
+      appendIfNewCommand: (id, expected, events) =>
+        Effect.suspend(() => {
+          if (!failNext || !id.startsWith("account-")) return store.appendIfNewCommand!(id, expected, events)
+          failNext = false
+          return Effect.fail(new EventStoreUnavailable({ reason: "connection reset" }))
         })
     })))
     const eventually = <A, E, R>(check: Effect.Effect<A, E, R>) =>

@@ -4,7 +4,7 @@ import { catchUp } from "../../application/CatchUp.js"
 import * as Wakeup from "../../application/Wakeup.js"
 import { GENESIS, link } from "../../application/HashChain.js"
 import {
-  ConcurrencyConflict, DEFAULT_PAGE_SIZE, EventStore, type NewEvent, type RecordedEvent
+  type AppendResult, CommandSeen, ConcurrencyConflict, DEFAULT_PAGE_SIZE, EventStore, type NewEvent, type RecordedEvent
 } from "../../application/ports/EventStore.js"
 
 /**
@@ -53,13 +53,22 @@ export const make = Effect.sync(() => {
       return Effect.succeed({ nextVersion: stream.length, events: recorded })
     })
 
+  const append = (aggregateId: string, expectedVersion: number, events: ReadonlyArray<NewEvent>) =>
+    commit(aggregateId, expectedVersion, events).pipe(
+      Effect.tap((result) => {
+        if (result.events.length > 0) wakeup.notify()
+      })
+    )
+
   return EventStore.of({
-    appendEvents: (aggregateId, expectedVersion, events) =>
-      commit(aggregateId, expectedVersion, events).pipe(
-        Effect.tap((result) => {
-          if (result.events.length > 0) wakeup.notify()
-        })
-      ),
+    appendEvents: (aggregateId, expectedVersion, events) => append(aggregateId, expectedVersion, events),
+    appendIfNewCommand: (aggregateId, expectedVersion, events) =>
+      Effect.suspend((): Effect.Effect<AppendResult, ConcurrencyConflict | CommandSeen> => {
+        const commandId = events[0]?.metadata.commandId
+        return commandId !== undefined && byCommand.has(commandKey(aggregateId, commandId))
+          ? Effect.fail(new CommandSeen({ aggregateId, commandId }))
+          : append(aggregateId, expectedVersion, events)
+      }),
     getEvents: (aggregateId, options) =>
       Effect.sync(() => {
         const from = Math.max(1, options?.fromVersion ?? 1)

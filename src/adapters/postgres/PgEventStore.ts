@@ -58,6 +58,17 @@ const columns = (rows: ReadonlyArray<RecordedEvent>) => {
 const isUniqueViolation = (error: SqlError.SqlError) =>
   typeof error.cause === "object" && error.cause !== null && (error.cause as { readonly code?: unknown }).code === "23505"
 
+/** The parameters of ledgerline_append_if_head, as the commit binds them. */
+const APPEND_PARAMETERS = `$1, $2, $3, $4, $5::text[], $6::int[], $7::bigint[], $8::text[], $9::int[], $10::uuid[],
+         $11::text[], $12::smallint[], $13::bigint[], $14::bytea[], $15::text[], $16::text[], $17::text[], $18::text[],
+         $19::bytea[], $20::uuid[], $21::uuid[]`
+
+/** Commands as ledgerline_commands_seen takes them: aggregates, ids, and each id that is a canonical UUID (else null). */
+const commandArrays = (keys: ReadonlyArray<{ readonly aggregateId: string; readonly commandId: string }>) => [
+  BinaryArray.texts(keys.map((k) => k.aggregateId)), BinaryArray.texts(keys.map((k) => k.commandId)),
+  uuidArray(keys.map((k) => (isCanonicalUuid(k.commandId) ? k.commandId : null)))
+]
+
 /**
  * PostgreSQL: a batch of appends is one INSERT … SELECT FROM unnest(…) of column arrays, a
  * constant 15 parameters however many rows. node-postgres sets TCP_NODELAY on its sockets.
@@ -82,10 +93,7 @@ export const dialect: SqlEventStore.SqlDialect = {
     sql.unsafe<SqlEventStore.CommandRow>(
       `SELECT aggregate_id, user_id, user_uuid, correlation_id, causation_id, command_id, command_uuid
        FROM ledgerline_commands_seen($1::text[], $2::text[], $3::uuid[])`,
-      [
-        BinaryArray.texts(keys.map((k) => k.aggregateId)), BinaryArray.texts(keys.map((k) => k.commandId)),
-        uuidArray(keys.map((k) => (isCanonicalUuid(k.commandId) ? k.commandId : null)))
-      ]
+      commandArrays(keys)
     ),
   // the rows and the new head in one statement: one round trip
   insert: (sql, rows, head) =>
@@ -100,14 +108,17 @@ export const dialect: SqlEventStore.SqlDialect = {
   // it waits for a commit that holds the head, then moves the head only if it is at `expected`
   // and every aggregate checked at its expected version; the rows go in only if it moved, and
   // the whole statement is undone if one of them breaks the primary key
-  insertIfUnchanged: (sql, rows, expected, head, checks) =>
+  // with commands that must be new, ledgerline_append_if_new (migration 0009) looks them up first,
+  // as commandsOf does, after it has taken the head
+  insertIfUnchanged: (sql, rows, expected, head, checks, commands) =>
     sql.unsafe<{ written: boolean }>(
-      `SELECT ledgerline_append_if_head($1, $2, $3, $4, $5::text[], $6::int[], $7::bigint[], $8::text[], $9::int[], $10::uuid[],
-         $11::text[], $12::smallint[], $13::bigint[], $14::bytea[], $15::text[], $16::text[], $17::text[], $18::text[],
-         $19::bytea[], $20::uuid[], $21::uuid[]) AS written`,
+      commands.length === 0
+        ? `SELECT ledgerline_append_if_head(${APPEND_PARAMETERS}) AS written`
+        : `SELECT ledgerline_append_if_new(${APPEND_PARAMETERS}, $22::text[], $23::text[], $24::uuid[]) AS written`,
       [
         expected.position, Buffer.from(expected.hash, "hex"), head.position, Buffer.from(head.hash, "hex"),
-        BinaryArray.texts(checks.map((c) => c.aggregateId)), BinaryArray.int4s(checks.map((c) => c.version)), ...columns(rows)
+        BinaryArray.texts(checks.map((c) => c.aggregateId)), BinaryArray.int4s(checks.map((c) => c.version)), ...columns(rows),
+        ...(commands.length === 0 ? [] : commandArrays(commands))
       ]
     ).pipe(
       Effect.map(([row]) => row?.written === true),

@@ -266,11 +266,38 @@ const commandsSeen = statements(
   `ALTER FUNCTION ledgerline_commands_seen(text[], text[], uuid[]) SET plan_cache_mode = force_generic_plan`
 )
 
+// The idempotency check in the commit (docs/adr/0029): ledgerline_append_if_head, unless one of
+// the given commands already has an event on its aggregate. It takes the head first, so the check
+// sees what a commit in flight wrote; the inner function takes it again, which a transaction that
+// holds it does at once. ledgerline_append_if_head stays for processes of the version before.
+const APPEND_TYPES = `bigint, bytea, bigint, bytea, text[], int[], bigint[], text[], int[], uuid[], text[],
+    smallint[], bigint[], bytea[], text[], text[], text[], text[], bytea[], uuid[], uuid[]`
+const appendIfNew = statements(
+  `CREATE FUNCTION ledgerline_append_if_new(
+    p_expected_position bigint, p_expected_hash bytea, p_position bigint, p_hash bytea,
+    p_check_ids text[], p_check_versions int[],
+    p_positions bigint[], p_aggregate_ids text[], p_versions int[], p_event_ids uuid[], p_types text[], p_schema_versions smallint[],
+    p_timestamps bigint[], p_data bytea[], p_user_ids text[], p_correlation_ids text[], p_causation_ids text[],
+    p_command_ids text[], p_hashes bytea[], p_user_uuids uuid[], p_command_uuids uuid[],
+    p_new_aggregate_ids text[], p_new_command_ids text[], p_new_command_uuids uuid[]
+  ) RETURNS boolean LANGUAGE plpgsql AS $$
+  BEGIN
+    PERFORM 1 FROM event_head WHERE id = 1 FOR UPDATE;
+    IF EXISTS (SELECT 1 FROM ledgerline_commands_seen(p_new_aggregate_ids, p_new_command_ids, p_new_command_uuids)) THEN
+      RETURN false;
+    END IF;
+    RETURN ledgerline_append_if_head(p_expected_position, p_expected_hash, p_position, p_hash, p_check_ids, p_check_versions,
+      p_positions, p_aggregate_ids, p_versions, p_event_ids, p_types, p_schema_versions, p_timestamps, p_data, p_user_ids,
+      p_correlation_ids, p_causation_ids, p_command_ids, p_hashes, p_user_uuids, p_command_uuids);
+  END $$`,
+  `ALTER FUNCTION ledgerline_append_if_new(${APPEND_TYPES}, text[], text[], uuid[]) SET plan_cache_mode = force_generic_plan`
+)
+
 /** Every migration, by `<id>_<name>`: `migrate` runs those a database has not run yet. */
 export const migrations = {
   "0001_events": events, "0002_checkpoints": checkpoints, "0003_read_models": readModels, "0004_compact_metadata": compactMetadata,
   "0005_append_if_head": appendIfHead, "0006_append_if_head_generic_plans": appendIfHeadGenericPlans,
-  "0007_command_uuid_index": commandUuidIndex, "0008_commands_seen": commandsSeen
+  "0007_command_uuid_index": commandUuidIndex, "0008_commands_seen": commandsSeen, "0009_append_if_new": appendIfNew
 }
 
 /** Creates or upgrades the schema; safe to run from several processes at once (the migrator locks). */

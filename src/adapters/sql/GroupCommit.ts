@@ -1,6 +1,6 @@
 import { Duration, Effect, Either, Exit, Runtime, type Scope } from "effect"
 import {
-  type AppendResult, type ConcurrencyConflict, EventStoreUnavailable, type NewEvent
+  type AppendResult, type CommandSeen, type ConcurrencyConflict, EventStoreUnavailable, type NewEvent
 } from "../../application/ports/EventStore.js"
 
 export interface GroupCommitConfig {
@@ -17,11 +17,16 @@ export interface AppendRequest {
   readonly aggregateId: string
   readonly expectedVersion: number
   readonly events: ReadonlyArray<NewEvent>
+  /** Append only if the aggregate has no event of this command yet, else CommandSeen (`appendIfNewCommand`). */
+  readonly newCommand?: string
 }
 
-export type AppendOutcome = Either.Either<AppendResult, ConcurrencyConflict>
+/** Why one append of a batch was refused, the others written. */
+export type Refusal = ConcurrencyConflict | CommandSeen
 
-type Outcome = Effect.Effect<AppendResult, ConcurrencyConflict | EventStoreUnavailable>
+export type AppendOutcome = Either.Either<AppendResult, Refusal>
+
+type Outcome = Effect.Effect<AppendResult, Refusal | EventStoreUnavailable>
 
 /** An append waiting in the queue and how its caller is resumed (a callback: a Deferred per append cost more than its commit's share). */
 type Pending = readonly [AppendRequest, (outcome: Outcome) => void]
@@ -61,7 +66,7 @@ const closed = Effect.fail(new EventStoreUnavailable({ reason: "the store is clo
 
 /**
  * Group commit: every append waiting when a commit slot frees up goes into one transaction, so
- * they share one fsync. Each caller gets its own outcome; a conflict fails only its own append; a
+ * they share one fsync. Each caller gets its own outcome; a refusal fails only its own append; a
  * failed transaction fails every append in it, none of which was written.
  *
  * With `inFlight` above 1, the next batch is taken while earlier ones are still committing (at most
@@ -76,7 +81,7 @@ export const make = (
   commit: Commit,
   config: GroupCommitConfig,
   inFlight = 1
-): Effect.Effect<(request: AppendRequest) => Effect.Effect<AppendResult, ConcurrencyConflict | EventStoreUnavailable>, never, Scope.Scope> =>
+): Effect.Effect<(request: AppendRequest) => Effect.Effect<AppendResult, Refusal | EventStoreUnavailable>, never, Scope.Scope> =>
   Effect.gen(function*() {
     const runtime = yield* Effect.runtime<never>()
     const wait = Duration.toMillis(Duration.decode(config.maxWait))
@@ -157,7 +162,7 @@ export const make = (
 
     // an append whose caller is interrupted while it waits still commits; its outcome goes nowhere
     return (request) =>
-      Effect.async<AppendResult, ConcurrencyConflict | EventStoreUnavailable>((resume) => {
+      Effect.async<AppendResult, Refusal | EventStoreUnavailable>((resume) => {
         if (shut) return resume(closed)
         pending.push([request, resume])
         kick()

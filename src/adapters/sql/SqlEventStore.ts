@@ -5,7 +5,8 @@ import { catchUp } from "../../application/CatchUp.js"
 import * as Wakeup from "../../application/Wakeup.js"
 import { GENESIS, link } from "../../application/HashChain.js"
 import {
-  type ChainLink, ConcurrencyConflict, DEFAULT_PAGE_SIZE, EventStore, EventStoreUnavailable, type RecordedEvent
+  type AppendResult, type ChainLink, type CommandKey, CommandSeen, ConcurrencyConflict, DEFAULT_PAGE_SIZE, EventStore, EventStoreUnavailable,
+  type NewEvent, type RecordedEvent
 } from "../../application/ports/EventStore.js"
 import { isCanonicalUuid } from "../../application/Uuid.js"
 import * as GroupCommit from "./GroupCommit.js"
@@ -15,6 +16,8 @@ import { fromColumns, type MetadataColumns } from "./MetadataColumns.js"
 const COMMANDS_PER_LOOKUP = 200
 
 const commandKey = (aggregateId: string, commandId: string) => `${aggregateId}\u0000${commandId}`
+
+const noneSeen: ReadonlySet<string> = new Set()
 
 /** What differs between the SQL engines; everything else is shared. */
 export interface SqlDialect {
@@ -51,14 +54,16 @@ export interface SqlDialect {
    * another writer moved on already has the version a stale append would write: the primary key);
    * true when it wrote, false when it wrote nothing. It must wait for a commit in flight that
    * holds the head and judge by what that one wrote: a batch chained on an earlier batch's head
-   * is sent before that batch has committed (docs/adr/0020).
+   * is sent before that batch has committed (docs/adr/0020). It writes nothing either if any of
+   * `commands` already has an event on its aggregate (as `commandsSeen` finds them).
    */
   readonly insertIfUnchanged?: (
     sql: SqlClient.SqlClient,
     rows: ReadonlyArray<RecordedEvent>,
     expected: ChainLink,
     head: ChainLink,
-    checks: ReadonlyArray<{ readonly aggregateId: string; readonly version: number }>
+    checks: ReadonlyArray<{ readonly aggregateId: string; readonly version: number }>,
+    commands: ReadonlyArray<{ readonly aggregateId: string; readonly commandId: string }>
   ) => Effect.Effect<boolean, SqlError.SqlError>
 }
 
@@ -136,12 +141,24 @@ export const make = (dialect: SqlDialect, options: SqlEventStoreOptions = defaul
     const readColumns = dialect.read?.columns ?? COLUMNS
     const fromRow = (dialect.read?.fromRow ?? fromEventRow) as (row: EventRow) => RecordedEvent
 
-    /** Positions, versions and chain links for a batch, given each aggregate's current version. */
-    const assign = (batch: ReadonlyArray<GroupCommit.AppendRequest>, head: ChainLink, current: Map<string, number>) => {
+    /**
+     * Positions, versions and chain links for a batch, given each aggregate's current version and
+     * the commands already seen (by commandKey) among the batch's `newCommand`s.
+     */
+    const assign = (
+      batch: ReadonlyArray<GroupCommit.AppendRequest>,
+      head: ChainLink,
+      current: Map<string, number>,
+      seen: ReadonlySet<string> = noneSeen
+    ) => {
       let position = head.position
       let previous = head.hash
       const rows: Array<RecordedEvent> = []
       const outcomes = batch.map((request): GroupCommit.AppendOutcome => {
+        const command = request.newCommand
+        if (command !== undefined && seen.has(commandKey(request.aggregateId, command))) {
+          return Either.left(new CommandSeen({ aggregateId: request.aggregateId, commandId: command }))
+        }
         const actual = current.get(request.aggregateId) ?? 0
         if (actual !== request.expectedVersion) {
           return Either.left(new ConcurrencyConflict({
@@ -228,7 +245,32 @@ export const make = (dialect: SqlDialect, options: SqlEventStoreOptions = defaul
       }
     }
 
-    /** Locks the head, reads every aggregate's version, then writes: right whatever other writers did. */
+    /** The commands among `keys` that have an event on their aggregate, by commandKey. */
+    const seenCommands = (keys: ReadonlyArray<CommandKey>) =>
+      Effect.gen(function*() {
+        const seen = new Set<string>()
+        // a few hundred keys per statement keep every engine under its limit of bound parameters
+        for (let from = 0; from < keys.length; from += COMMANDS_PER_LOOKUP) {
+          const chunk = keys.slice(from, from + COMMANDS_PER_LOOKUP)
+          const rows = yield* (dialect.commandsOf !== undefined ? dialect.commandsOf(sql, chunk) : sql<CommandRow>`
+            SELECT DISTINCT aggregate_id, user_id, user_uuid, correlation_id, causation_id, command_id, command_uuid FROM events WHERE ${
+            sql.or(chunk.map((k) =>
+              isCanonicalUuid(k.commandId) // as findByCommand: in command_uuid, or in command_id if written before there was one
+                ? sql`(aggregate_id = ${k.aggregateId} AND (command_uuid = ${dialect.uuid(k.commandId)} OR command_id = ${k.commandId}))`
+                : sql`(aggregate_id = ${k.aggregateId} AND command_id = ${k.commandId})`))}`)
+          for (const row of rows) seen.add(commandKey(row.aggregate_id, fromColumns(row).commandId))
+        }
+        return seen
+      })
+
+    /** The keys of a batch's appends that must be of a new command. */
+    const newCommands = (batch: ReadonlyArray<GroupCommit.AppendRequest>): ReadonlyArray<CommandKey> =>
+      batch.flatMap((r) => r.newCommand === undefined ? [] : [{ aggregateId: r.aggregateId, commandId: r.newCommand }])
+
+    /**
+     * Locks the head, reads every aggregate's version and whether the new commands were seen, then
+     * writes: right whatever other writers did.
+     */
     const commitLocked = (batch: ReadonlyArray<GroupCommit.AppendRequest>) =>
       sql.withTransaction(Effect.gen(function*() {
         const heads = yield* sql<{ position: number | string; hash: Uint8Array }>`
@@ -237,7 +279,9 @@ export const make = (dialect: SqlDialect, options: SqlEventStoreOptions = defaul
         if (row === undefined) return yield* Effect.dieMessage("event_head is missing: migrations did not run")
         const versions = yield* dialect.currentVersions(sql, [...new Set(batch.map((r) => r.aggregateId))])
         const current = new Map(versions.map((v) => [v.aggregate_id, Number(v.version ?? 0)]))
-        const assigned = assign(batch, { position: Number(row.position), hash: hex(row.hash) }, current)
+        const commands = newCommands(batch)
+        const seen = commands.length === 0 ? noneSeen : yield* seenCommands(commands)
+        const assigned = assign(batch, { position: Number(row.position), hash: hex(row.hash) }, current, seen)
         if (assigned.rows.length > 0) yield* dialect.insert(sql, assigned.rows, assigned.head)
         return assigned
       }))
@@ -248,8 +292,8 @@ export const make = (dialect: SqlDialect, options: SqlEventStoreOptions = defaul
      * version as expected. A version is looked up only where the append could be ahead of its
      * stream: it expects more than none, and not the version this store last committed for it;
      * every stale one fails the primary key. When another process moved the head, a batch before
-     * this one did not commit as assigned, or a version is not the expected one, it writes nothing,
-     * and the batch goes through the locked path.
+     * this one did not commit as assigned, a version is not the expected one, or a new command was
+     * seen, it writes nothing, and the batch goes through the locked path.
      */
     const commitOptimistic = (
       insertIfUnchanged: NonNullable<SqlDialect["insertIfUnchanged"]>,
@@ -261,7 +305,7 @@ export const make = (dialect: SqlDialect, options: SqlEventStoreOptions = defaul
         .map((r) => ({ aggregateId: r.aggregateId, version: r.expectedVersion }))
       return {
         head: assigned.head,
-        attempt: insertIfUnchanged(sql, assigned.rows, expected, assigned.head, checks).pipe(
+        attempt: insertIfUnchanged(sql, assigned.rows, expected, assigned.head, checks, newCommands(batch)).pipe(
           Effect.map((written) => written ? Option.some(assigned) : Option.none())
         )
       }
@@ -360,9 +404,8 @@ export const make = (dialect: SqlDialect, options: SqlEventStoreOptions = defaul
       }
     }
 
-    const store = EventStore.of({
-      appendEvents: (aggregateId, expectedVersion, events) =>
-        events.length === 0
+    const appendEvents = (aggregateId: string, expectedVersion: number, events: ReadonlyArray<NewEvent>) =>
+      events.length === 0
           ? sql<{ version: number | string | null }>`SELECT MAX(version) AS version FROM events WHERE aggregate_id = ${aggregateId}`.pipe(
             Effect.mapError(unavailable("append failed")),
             Effect.flatMap(([row]) => {
@@ -372,7 +415,15 @@ export const make = (dialect: SqlDialect, options: SqlEventStoreOptions = defaul
                 : Effect.fail(new ConcurrencyConflict({ aggregateId, expectedVersion, actualVersion: actual }))
             })
           )
-          : append({ aggregateId, expectedVersion, events }),
+          // a request without `newCommand` is never refused as CommandSeen
+          : append({ aggregateId, expectedVersion, events }) as Effect.Effect<AppendResult, ConcurrencyConflict | EventStoreUnavailable>
+
+    const store = EventStore.of({
+      appendEvents,
+      appendIfNewCommand: (aggregateId, expectedVersion, events) => {
+        const command = events[0]?.metadata.commandId
+        return command === undefined ? appendEvents(aggregateId, expectedVersion, events) : append({ aggregateId, expectedVersion, events, newCommand: command })
+      },
       getEvents: (aggregateId, options) =>
         sql<EventRow>`SELECT ${sql.literal(readColumns)} FROM events
           WHERE aggregate_id = ${aggregateId} AND version >= ${Math.max(1, options?.fromVersion ?? 1)}
@@ -409,21 +460,10 @@ export const make = (dialect: SqlDialect, options: SqlEventStoreOptions = defaul
           Effect.mapError(unavailable("findByCommand failed"))
         ),
       commandsSeen: (keys) =>
-        Effect.gen(function*() {
-          const seen = new Set<string>()
-          // a few hundred keys per statement keep every engine under its limit of bound parameters
-          for (let from = 0; from < keys.length; from += COMMANDS_PER_LOOKUP) {
-            const chunk = keys.slice(from, from + COMMANDS_PER_LOOKUP)
-            const rows = yield* (dialect.commandsOf !== undefined ? dialect.commandsOf(sql, chunk) : sql<CommandRow>`
-              SELECT DISTINCT aggregate_id, user_id, user_uuid, correlation_id, causation_id, command_id, command_uuid FROM events WHERE ${
-              sql.or(chunk.map((k) =>
-                isCanonicalUuid(k.commandId) // as findByCommand: in command_uuid, or in command_id if written before there was one
-                  ? sql`(aggregate_id = ${k.aggregateId} AND (command_uuid = ${dialect.uuid(k.commandId)} OR command_id = ${k.commandId}))`
-                  : sql`(aggregate_id = ${k.aggregateId} AND command_id = ${k.commandId})`))}`)
-            for (const row of rows) seen.add(commandKey(row.aggregate_id, fromColumns(row).commandId))
-          }
-          return keys.map((k) => seen.has(commandKey(k.aggregateId, k.commandId)))
-        }).pipe(Effect.mapError(unavailable("commandsSeen failed"))),
+        seenCommands(keys).pipe(
+          Effect.map((seen) => keys.map((k) => seen.has(commandKey(k.aggregateId, k.commandId)))),
+          Effect.mapError(unavailable("commandsSeen failed"))
+        ),
       head: sql<{ position: number | string; hash: Uint8Array }>`SELECT position, hash FROM event_head WHERE id = 1`.pipe(
         Effect.map(([row]) =>
           row === undefined || Number(row.position) === 0 ? Option.none() : Option.some({ position: Number(row.position), hash: hex(row.hash) })),

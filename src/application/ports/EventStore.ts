@@ -59,6 +59,16 @@ export class ConcurrencyConflict extends Schema.TaggedError<ConcurrencyConflict>
   }
 }
 
+/** An append refused because its aggregate already has an event of the same command (`appendIfNewCommand`). */
+export class CommandSeen extends Schema.TaggedError<CommandSeen>()("CommandSeen", {
+  aggregateId: Schema.String,
+  commandId: Schema.String
+}) {
+  override get message() {
+    return `${this.aggregateId} already has the events of command ${this.commandId}`
+  }
+}
+
 export class EventStoreUnavailable extends Schema.TaggedError<EventStoreUnavailable>()("EventStoreUnavailable", {
   reason: Schema.String,
   cause: Schema.optional(Schema.Defect)
@@ -77,6 +87,17 @@ export class EventStore extends Context.Tag("ledgerline/EventStore")<EventStore,
     expectedVersion: number,
     events: ReadonlyArray<NewEvent>
   ) => Effect.Effect<AppendResult, ConcurrencyConflict | EventStoreUnavailable>
+  /**
+   * `appendEvents` for one command's events (at least one; they share its commandId), only if the
+   * aggregate has no event of that command yet: else it fails with CommandSeen and writes nothing.
+   * The idempotency check made in the commit itself, not in a read before it (docs/adr/0029). A
+   * store without it is checked with `commandsSeen` first (DecisionBatch).
+   */
+  readonly appendIfNewCommand?: (
+    aggregateId: string,
+    expectedVersion: number,
+    events: ReadonlyArray<NewEvent>
+  ) => Effect.Effect<AppendResult, ConcurrencyConflict | CommandSeen | EventStoreUnavailable>
   /** One page of an aggregate's events from `fromVersion` (inclusive, default 1), in version order. */
   readonly getEvents: (
     aggregateId: string,

@@ -16,9 +16,16 @@ const event = (note: string): NewEvent => ({
   data: new TextEncoder().encode(note), metadata: { userId: "u", correlationId: "c", causationId: "c", commandId: `cmd-${ids}` }
 })
 
-/** One event of a new aggregate, linked after `after`: its row and the head it leaves. */
-const rowAfter = (after: ChainLink, aggregateId: string): { readonly row: RecordedEvent; readonly head: ChainLink } => {
-  const stored = { ...event(aggregateId), aggregateId, version: 1, position: after.position + 1 }
+/** One event of an aggregate (a new one unless `version` says), linked after `after`: its row and the head it leaves. */
+const rowAfter = (
+  after: ChainLink,
+  aggregateId: string,
+  version = 1,
+  commandId?: string
+): { readonly row: RecordedEvent; readonly head: ChainLink } => {
+  const made = event(aggregateId)
+  const metadata = commandId === undefined ? made.metadata : { ...made.metadata, commandId }
+  const stored = { ...made, metadata, aggregateId, version, position: after.position + 1 }
   const hash = link(after.hash, stored)
   return { row: { ...stored, hash }, head: { position: stored.position, hash } }
 }
@@ -37,12 +44,12 @@ const counting = () => {
       counts.locked++
       return PgEventStore.dialect.insert(sql, rows, head)
     },
-    insertIfUnchanged: (sql, rows, expected, head, checks) =>
+    insertIfUnchanged: (sql, rows, expected, head, checks, commands) =>
       Effect.suspend(() => {
         counts.checked.push(checks.length)
         const overlapping = ++counts.inFlight > 1
         counts.mostInFlight = Math.max(counts.mostInFlight, counts.inFlight)
-        return insertIfUnchanged(sql, rows, expected, head, checks).pipe(
+        return insertIfUnchanged(sql, rows, expected, head, checks, commands).pipe(
           Effect.tap((written) => {
             if (written && overlapping) counts.writtenOverlapping++
           }),
@@ -75,13 +82,13 @@ describe.runIf(runPgSuites)("PostgreSQL: pipelined commits (docs/adr/0020)", () 
         const wrote = yield* Deferred.make<boolean>()
         const release = yield* Deferred.make<void>()
         const firstTx = yield* Effect.fork(first.withTransaction(Effect.gen(function*() {
-          yield* Deferred.succeed(wrote, yield* insert(first, [a.row], genesis, a.head, [{ aggregateId: "agg-a", version: 0 }]))
+          yield* Deferred.succeed(wrote, yield* insert(first, [a.row], genesis, a.head, [{ aggregateId: "agg-a", version: 0 }], []))
           yield* Deferred.await(release)
           if (outcome === "rolls back") return yield* Effect.fail("rolled back" as const)
         })))
         const chained = yield* Effect.gen(function*() {
           expect(yield* Deferred.await(wrote)).toBe(true)
-          const chained = yield* Effect.fork(insert(second, [b.row], a.head, b.head, [{ aggregateId: "agg-b", version: 0 }]))
+          const chained = yield* Effect.fork(insert(second, [b.row], a.head, b.head, [{ aggregateId: "agg-b", version: 0 }], []))
           yield* Effect.sleep("300 millis")
           expect(Option.isNone(yield* Fiber.poll(chained)), "the chained commit waits while the first holds the head").toBe(true)
           return chained
@@ -102,14 +109,48 @@ describe.runIf(runPgSuites)("PostgreSQL: pipelined commits (docs/adr/0020)", () 
       const insert = PgEventStore.dialect.insertIfUnchanged!
       const genesis = { position: 0, hash: GENESIS }
       const a = rowAfter(genesis, "agg-a")
-      expect(yield* insert(sql, [a.row], genesis, a.head, [])).toBe(true)
+      expect(yield* insert(sql, [a.row], genesis, a.head, [], [])).toBe(true)
       // version 1 of agg-a again, chained on the head as it is: no check names it, the key refuses it
       const again = rowAfter(a.head, "agg-a")
       const fresh = rowAfter(again.head, "agg-c")
-      expect(yield* insert(sql, [again.row, { ...fresh.row, position: again.row.position + 1 }], a.head, fresh.head, [])).toBe(false)
+      expect(yield* insert(sql, [again.row, { ...fresh.row, position: again.row.position + 1 }], a.head, fresh.head, [], [])).toBe(false)
       const [head] = yield* sql<{ position: string }>`SELECT position FROM event_head`
       expect(Number(head?.position), "the head did not move").toBe(1)
       expect((yield* sql<{ n: string }>`SELECT count(*) AS n FROM events`)[0]?.n, "nothing of the batch went in").toBe("1")
+    }).pipe(Effect.scoped), 60_000)
+
+  it.live("a commit with new commands writes nothing if one of them has an event, as a commit in flight wrote it", () =>
+    Effect.gen(function*() {
+      const { url } = yield* freshSchema
+      yield* Layer.build(PgEventStore.layer({ url, maxConnections: 1 })) // migrated
+      const first = yield* session(url)
+      const second = yield* session(url)
+      const insert = PgEventStore.dialect.insertIfUnchanged!
+      const genesis = { position: 0, hash: GENESIS }
+      const a = rowAfter(genesis, "agg-a")
+      const command = { aggregateId: "agg-a", commandId: a.row.metadata.commandId }
+      // the same command again, at agg-a's next version, chained on the first commit's head
+      const repeat = rowAfter(a.head, "agg-a", 2, command.commandId)
+      const wrote = yield* Deferred.make<boolean>()
+      const release = yield* Deferred.make<void>()
+      const firstTx = yield* Effect.fork(first.withTransaction(Effect.gen(function*() {
+        yield* Deferred.succeed(wrote, yield* insert(first, [a.row], genesis, a.head, [], [command]))
+        yield* Deferred.await(release)
+      })))
+      const chained = yield* Effect.gen(function*() {
+        expect(yield* Deferred.await(wrote), "new when it went in").toBe(true)
+        const chained = yield* Effect.fork(insert(second, [repeat.row], a.head, repeat.head, [], [command]))
+        yield* Effect.sleep("200 millis")
+        expect(Option.isNone(yield* Fiber.poll(chained)), "the chained commit waits while the first holds the head").toBe(true)
+        return chained
+      }).pipe(Effect.ensuring(Deferred.succeed(release, undefined)))
+      yield* Fiber.join(firstTx)
+      expect(yield* Fiber.join(chained), "the repeat saw the command the first had just committed").toBe(false)
+      expect((yield* second<{ n: string }>`SELECT count(*) AS n FROM events`)[0]?.n).toBe("1")
+      // the same version with a command agg-a has not seen goes in
+      const fresh = rowAfter(a.head, "agg-a", 2, "cmd-fresh")
+      expect(yield* insert(second, [fresh.row], a.head, fresh.head, [], [{ aggregateId: "agg-a", commandId: "cmd-fresh" }])).toBe(true)
+      expect((yield* second<{ n: string }>`SELECT count(*) AS n FROM events`)[0]?.n).toBe("2")
     }).pipe(Effect.scoped), 60_000)
 
   it.live("an append at the version this store last committed, which another process has moved on since, is a conflict and writes nothing", () =>

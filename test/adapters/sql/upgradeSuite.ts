@@ -1,13 +1,13 @@
 import { SqlClient } from "@effect/sql"
 import * as Migrator from "@effect/sql/Migrator"
 import { describe, expect, it } from "@effect/vitest"
-import { DateTime, Effect, type Layer, type Scope } from "effect"
+import { DateTime, Effect, type Layer, Option, type Scope } from "effect"
 import * as Ed25519Signer from "../../../src/adapters/crypto/Ed25519Signer.js"
 import type { SqlStores } from "../../../src/adapters/sql/SqlStores.js"
 import { Accounts } from "../../../src/application/Aggregate.js"
 import { verifyChain } from "../../../src/application/ChainVerification.js"
 import { GENESIS, link } from "../../../src/application/HashChain.js"
-import { EventStore, type NewEvent, type RecordedEvent } from "../../../src/application/ports/EventStore.js"
+import { CommandSeen, EventStore, type NewEvent, type RecordedEvent } from "../../../src/application/ports/EventStore.js"
 import { writtenBefore } from "../../application/avro/writtenBefore.js"
 
 /** A database of one engine: a raw client on it, and the store over it (which migrates when built). */
@@ -79,6 +79,15 @@ export const upgradeSuite = (
             { aggregateId: account, commandId: command }, { aggregateId: "account-other", commandId: "alice/key-1" },
             { aggregateId: "account-other", commandId: command }, { aggregateId: account, commandId: uuid("c", 2) }
           ])).toEqual([true, true, false, false])
+          // and so does the commit's own check: the legacy UUID command and the text one are refused, writing nothing
+          const again = (aggregateId: string, version: number, commandId: string) =>
+            Effect.flip(events.appendIfNewCommand!(aggregateId, version, [{
+              type: "Noted", schemaVersion: 1, data: new Uint8Array([1]), eventId: uuid("e", 9), timestamp: at,
+              metadata: { userId: "alice", correlationId: commandId, causationId: commandId, commandId }
+            }]))
+          expect(yield* again(account, 3, command)).toEqual(new CommandSeen({ aggregateId: account, commandId: command }))
+          expect(yield* again("account-other", 1, "alice/key-1")).toEqual(new CommandSeen({ aggregateId: "account-other", commandId: "alice/key-1" }))
+          expect(Option.map(yield* events.head, (h) => h.position)).toEqual(Option.some(4))
           const [opened, trade] = old.map((e) => Accounts.codec.decode(e.type, e.schemaVersion, e.data))
           expect(opened).toMatchObject({ _tag: "AccountOpened", accountId: "0195a3c4-5e6f-7a8b-9c0d-1e2f3a4b5c6d" })
           expect(trade).toMatchObject({ _tag: "TradeExecuted", venue: "INTERNAL", orderId: "0195a3c4-6f70-7b8c-8d9e-0f1a2b3c4d5e" })
