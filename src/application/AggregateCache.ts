@@ -22,38 +22,46 @@ export interface AggregateCache {
   readonly drop: (stream: string) => void
 }
 
-const caches = new WeakMap<object, Map<string, Entry<unknown>>>()
-
-export const cacheOf = (owner: object, capacity: number): AggregateCache => {
-  let entries = caches.get(owner)
-  if (entries === undefined) {
-    entries = new Map()
-    caches.set(owner, entries)
-  }
-  const map = entries
-  return {
-    get: <S>(stream: string) => {
-      if (capacity <= 0) return undefined
-      const entry = map.get(stream)
-      if (entry === undefined) return undefined
-      // most recently used last: delete and set again
-      map.delete(stream)
-      map.set(stream, entry)
-      return entry as Entry<S>
-    },
-    set: (stream, entry) => {
-      if (capacity <= 0) return
-      const current = map.get(stream)
-      if (current !== undefined && current.version > entry.version) return
-      map.delete(stream)
-      map.set(stream, entry)
-      if (map.size > capacity) {
-        const oldest = map.keys().next()
-        if (oldest.done !== true) map.delete(oldest.value)
-      }
-    },
-    drop: (stream) => {
-      map.delete(stream)
-    }
-  }
+interface Owned {
+  readonly entries: Map<string, Entry<unknown>>
+  readonly capacity: number
+  readonly cache: AggregateCache
 }
+
+const caches = new WeakMap<object, Owned>()
+
+/** The cache of `owner`'s aggregates: the same object for the same capacity (a command asks for it each time). */
+export const cacheOf = (owner: object, capacity: number): AggregateCache => {
+  const known = caches.get(owner)
+  if (known !== undefined && known.capacity === capacity) return known.cache
+  const entries = known?.entries ?? new Map<string, Entry<unknown>>()
+  const cache = make(entries, capacity)
+  caches.set(owner, { entries, capacity, cache })
+  return cache
+}
+
+const make = (map: Map<string, Entry<unknown>>, capacity: number): AggregateCache => ({
+  get: <S>(stream: string) => {
+    if (capacity <= 0) return undefined
+    const entry = map.get(stream)
+    if (entry === undefined) return undefined
+    // most recently used last: delete and set again
+    map.delete(stream)
+    map.set(stream, entry)
+    return entry as Entry<S>
+  },
+  set: (stream, entry) => {
+    if (capacity <= 0) return
+    const current = map.get(stream)
+    if (current !== undefined && current.version > entry.version) return
+    map.delete(stream)
+    map.set(stream, entry)
+    if (map.size > capacity) {
+      const oldest = map.keys().next()
+      if (oldest.done !== true) map.delete(oldest.value)
+    }
+  },
+  drop: (stream) => {
+    map.delete(stream)
+  }
+})
