@@ -22,10 +22,9 @@ import type { SnapshotStore } from "./ports/SnapshotStore.js"
  * Whatever the fast lane does not take is handed back to the caller, who runs the full handler
  * (`Slow`): an aggregate that is not cached or that another command holds, a commandId seen
  * before, found by the read or refused by the commit (the handler answers it with the first
- * result), a refusal (decided on
- * a cached state, so the handler confirms it on the store's), a decision with no events, and an
- * append that met a ConcurrencyConflict (another process moved the aggregate: the handler reloads
- * and retries). The same one-writer-per-aggregate rule holds: the lane takes an aggregate's turn
+ * result), a refusal (decided on a cached state, so the handler confirms it on the store's), a
+ * decision with no events, and an append that met a ConcurrencyConflict (another process moved
+ * the aggregate: the handler reloads and retries). The same one-writer-per-aggregate rule holds: the lane takes an aggregate's turn
  * (AggregateLocks) without waiting, and gives it back once the append has settled.
  */
 

@@ -406,23 +406,26 @@ export const make = (dialect: SqlDialect, options: SqlEventStoreOptions = defaul
 
     const appendEvents = (aggregateId: string, expectedVersion: number, events: ReadonlyArray<NewEvent>) =>
       events.length === 0
-          ? sql<{ version: number | string | null }>`SELECT MAX(version) AS version FROM events WHERE aggregate_id = ${aggregateId}`.pipe(
-            Effect.mapError(unavailable("append failed")),
-            Effect.flatMap(([row]) => {
-              const actual = Number(row?.version ?? 0)
-              return actual === expectedVersion
-                ? Effect.succeed({ nextVersion: actual, events: [] })
-                : Effect.fail(new ConcurrencyConflict({ aggregateId, expectedVersion, actualVersion: actual }))
-            })
-          )
-          // a request without `newCommand` is never refused as CommandSeen
-          : append({ aggregateId, expectedVersion, events }) as Effect.Effect<AppendResult, ConcurrencyConflict | EventStoreUnavailable>
+        ? sql<{ version: number | string | null }>`SELECT MAX(version) AS version FROM events WHERE aggregate_id = ${aggregateId}`.pipe(
+          Effect.mapError(unavailable("append failed")),
+          Effect.flatMap(([row]) => {
+            const actual = Number(row?.version ?? 0)
+            return actual === expectedVersion
+              ? Effect.succeed({ nextVersion: actual, events: [] })
+              : Effect.fail(new ConcurrencyConflict({ aggregateId, expectedVersion, actualVersion: actual }))
+          })
+        )
+        // a request without `newCommand` is never refused as CommandSeen
+        : append({ aggregateId, expectedVersion, events }) as Effect.Effect<AppendResult, ConcurrencyConflict | EventStoreUnavailable>
 
     const store = EventStore.of({
       appendEvents,
+      // the command of the events (they share it) goes with the append into group commit
       appendIfNewCommand: (aggregateId, expectedVersion, events) => {
         const command = events[0]?.metadata.commandId
-        return command === undefined ? appendEvents(aggregateId, expectedVersion, events) : append({ aggregateId, expectedVersion, events, newCommand: command })
+        return command === undefined
+          ? appendEvents(aggregateId, expectedVersion, events)
+          : append({ aggregateId, expectedVersion, events, newCommand: command })
       },
       getEvents: (aggregateId, options) =>
         sql<EventRow>`SELECT ${sql.literal(readColumns)} FROM events
