@@ -2,15 +2,15 @@ import { Chunk, Effect, Option, Stream } from "effect"
 import type { RecordedEvent } from "./ports/EventStore.js"
 import type { Wakeup } from "./Wakeup.js"
 
+/** Events per read of a catch-up subscription: a page this long means the reader is behind. */
+export const PAGE_SIZE = 500
+
 /**
  * A catch-up subscription over any global log: reads pages from `fromPosition` while they come
  * full, then waits for the wake-up (a commit, or its poll) and reads again. One pull is one read
  * and, when the log is drained, one wait: no stream of wake-ups merged, buffered and flattened per
  * commit (docs/adr/0026). A read that finds nothing waits again; a page is never emitted empty.
  */
-/** Events per read of a catch-up subscription: a page this long means the reader is behind. */
-export const PAGE_SIZE = 500
-
 export const catchUp = <E>(
   readAll: (fromPosition: number, limit: number) => Effect.Effect<ReadonlyArray<RecordedEvent>, E>,
   wakeup: Wakeup,
