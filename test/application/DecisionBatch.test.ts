@@ -36,8 +36,10 @@ const failingAppends = (left: { n: number }) =>
     })
   }))
 
+type Counts = { commandsSeen: number; keys: number; findByCommand: number; checkedAppends: number }
+
 /** Counts the idempotency reads and the appends checked by their commit. */
-const lookups = (counts: { commandsSeen: number; keys: number; findByCommand: number; checkedAppends: number }) =>
+const lookups = (counts: Counts) =>
   Layer.effect(EventStore, Effect.map(EventStore, ({ appendIfNewCommand, ...store }) => {
     const counted: EventStore["Type"] = {
       ...store,
@@ -53,49 +55,53 @@ const lookups = (counts: { commandsSeen: number; keys: number; findByCommand: nu
 /** A store that cannot check a command in its commit (as the DynamoDB one). */
 const withoutCheckedAppends = Layer.effect(EventStore, Effect.map(EventStore, ({ appendIfNewCommand: _, ...store }) => EventStore.of(store)))
 
+/** Ten funded accounts, each sent one order with its caller's commandId, all at once; the counts from before the orders. */
+const keyedOrders = (counts: Counts) =>
+  Effect.gen(function*() {
+    yield* openMarketAt(ACME, "10")
+    const accounts = yield* Effect.forEach(Arr.range(1, 10), () => openAccountWith("1000.00"))
+    const before = { ...counts }
+    const first = yield* Effect.forEach(accounts, (id, i) => TradingAccounts.placeOrder(id, buy("1"), { commandId: `desk/order-${i}` }), {
+      concurrency: "unbounded"
+    })
+    return { accounts, before, first }
+  })
+
+/** A repeat of the fourth order: answered with the first result, nothing appended. */
+const repeatAnswersFirst = (accounts: ReadonlyArray<AccountId>, first: ReadonlyArray<{ readonly recorded: ReadonlyArray<unknown> }>) =>
+  Effect.gen(function*() {
+    const again = yield* TradingAccounts.placeOrder(accounts[3]!, buy("1"), { commandId: "desk/order-3" })
+    expect(again.duplicate).toBe(true)
+    expect(again.recorded).toEqual(first[3]!.recorded)
+    expect(yield* typesOf(accounts[3]!)).toEqual([["AccountOpened", 1], ["OrderPlaced", 2], ["TradeExecuted", 3]])
+    expect(yield* cashOf(accounts[3]!)).toEqual(decimal("990.00"))
+  })
+
 describe("the batched decision lane", () => {
   it.effect("the callers' commandIds are checked by the commit, with no read before it; a repeat returns the first result and appends nothing", () => {
-    const counts = { commandsSeen: 0, keys: 0, findByCommand: 0, checkedAppends: 0 }
+    const counts: Counts = { commandsSeen: 0, keys: 0, findByCommand: 0, checkedAppends: 0 }
     return Effect.gen(function*() {
-      yield* openMarketAt(ACME, "10")
-      const accounts = yield* Effect.forEach(Arr.range(1, 10), () => openAccountWith("1000.00"))
-      const before = { ...counts }
-      const first = yield* Effect.forEach(accounts, (id, i) => TradingAccounts.placeOrder(id, buy("1"), { commandId: `desk/order-${i}` }), {
-        concurrency: "unbounded"
-      })
+      const { accounts, before, first } = yield* keyedOrders(counts)
       expect(counts.commandsSeen).toBe(before.commandsSeen)
       expect(counts.checkedAppends - before.checkedAppends).toBe(10)
       expect(counts.findByCommand).toBe(before.findByCommand)
       expect(first.map((r) => r.duplicate)).toEqual(Arr.replicate(false, 10))
       // the repeat is decided, refused by the commit's check, and answered by the full handler
-      const again = yield* TradingAccounts.placeOrder(accounts[3]!, buy("1"), { commandId: "desk/order-3" })
-      expect(again.duplicate).toBe(true)
-      expect(again.recorded).toEqual(first[3]!.recorded)
-      expect(yield* typesOf(accounts[3]!)).toEqual([["AccountOpened", 1], ["OrderPlaced", 2], ["TradeExecuted", 3]])
-      expect(yield* cashOf(accounts[3]!)).toEqual(decimal("990.00"))
+      yield* repeatAnswersFirst(accounts, first)
       // and the account goes on from where the first left it
       expect((yield* TradingAccounts.placeOrder(accounts[3]!, buy("1"), { commandId: "desk/order-3b" })).version).toBe(5)
     }).pipe(Effect.provide(lookups(counts).pipe(Layer.provideMerge(MemoryStores))))
   })
 
   it.effect("on a store without the commit's check, the callers' commandIds of a batch are looked up in one read; a repeat returns the first result", () => {
-    const counts = { commandsSeen: 0, keys: 0, findByCommand: 0, checkedAppends: 0 }
+    const counts: Counts = { commandsSeen: 0, keys: 0, findByCommand: 0, checkedAppends: 0 }
     return Effect.gen(function*() {
-      yield* openMarketAt(ACME, "10")
-      const accounts = yield* Effect.forEach(Arr.range(1, 10), () => openAccountWith("1000.00"))
-      const before = { ...counts }
-      const first = yield* Effect.forEach(accounts, (id, i) => TradingAccounts.placeOrder(id, buy("1"), { commandId: `desk/order-${i}` }), {
-        concurrency: "unbounded"
-      })
+      const { accounts, before, first } = yield* keyedOrders(counts)
       expect(counts.commandsSeen - before.commandsSeen).toBe(1)
       expect(counts.keys - before.keys).toBe(10)
       expect(counts.findByCommand).toBe(before.findByCommand)
       expect(first.map((r) => r.duplicate)).toEqual(Arr.replicate(false, 10))
-      const again = yield* TradingAccounts.placeOrder(accounts[3]!, buy("1"), { commandId: "desk/order-3" })
-      expect(again.duplicate).toBe(true)
-      expect(again.recorded).toEqual(first[3]!.recorded)
-      expect(yield* typesOf(accounts[3]!)).toEqual([["AccountOpened", 1], ["OrderPlaced", 2], ["TradeExecuted", 3]])
-      expect(yield* cashOf(accounts[3]!)).toEqual(decimal("990.00"))
+      yield* repeatAnswersFirst(accounts, first)
     }).pipe(Effect.provide(lookups(counts).pipe(Layer.provideMerge(withoutCheckedAppends), Layer.provideMerge(MemoryStores))))
   })
 
